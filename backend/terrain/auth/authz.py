@@ -1,0 +1,102 @@
+"""Authorization: the one place where role AND site decide what a principal may do.
+
+Each action maps every role to a scope:
+
+* ``ALL``  – allowed whatever the target's sites;
+* ``SITE`` – allowed when the target belongs to at least one of the principal's sites;
+* ``SITE_OR_UNASSIGNED`` – as ``SITE``, or when the target has no site yet (a new spec);
+* absent   – refused.
+
+Routers and services call :func:`require` (raises ``auth.forbidden``) or :func:`allowed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from terrain.auth.service import Principal
+from terrain.errors import TerrainError
+from terrain.users.models import Role
+
+
+class Scope(StrEnum):
+    ALL = "all"
+    SITE = "site"
+    SITE_OR_UNASSIGNED = "site_or_unassigned"
+
+
+class Action(StrEnum):
+    SPEC_READ = "spec.read"  # list specs, versions, compiled versions
+    SPEC_READ_DRAFT = "spec.read_draft"  # drafts and YAML sources
+    SPEC_WRITE = "spec.write"  # upload a draft, publish, close
+    SPEC_DIFF = "spec.diff"
+    SPEC_ASSIGN = "spec.assign"  # assign a spec to a site (checked per site)
+    USER_LIST = "user.list"
+    USER_MANAGE = "user.manage"  # create users, change role/sites/active
+    SITE_LIST = "site.list"
+    SITE_MANAGE = "site.manage"
+    AUDIT_READ = "audit.read"
+    RESPONSE_READ_PERSONAL = "response.read_personal"  # later: individual responses (personal data)
+    RESPONSE_COLLECT = "response.collect"  # later: submit responses
+    AGGREGATE_READ = "aggregate.read"  # later: aggregated statistics
+
+
+A, C, F, V = Role.admin, Role.coordinator, Role.fieldworker, Role.viewer
+
+POLICY: dict[Action, dict[Role, Scope]] = {
+    Action.SPEC_READ: {A: Scope.ALL, C: Scope.ALL, F: Scope.SITE, V: Scope.SITE},
+    Action.SPEC_READ_DRAFT: {A: Scope.ALL, C: Scope.ALL},
+    Action.SPEC_WRITE: {A: Scope.ALL, C: Scope.SITE_OR_UNASSIGNED},
+    Action.SPEC_DIFF: {A: Scope.ALL, C: Scope.ALL},
+    Action.SPEC_ASSIGN: {A: Scope.ALL, C: Scope.SITE},
+    Action.USER_LIST: {A: Scope.ALL, C: Scope.SITE},
+    Action.USER_MANAGE: {A: Scope.ALL},
+    Action.SITE_LIST: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE, V: Scope.SITE},
+    Action.SITE_MANAGE: {A: Scope.ALL},
+    Action.AUDIT_READ: {A: Scope.ALL},
+    Action.RESPONSE_READ_PERSONAL: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
+    Action.RESPONSE_COLLECT: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
+    Action.AGGREGATE_READ: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE, V: Scope.SITE},
+}
+
+
+def scope(principal: Principal, action: Action) -> Scope | None:
+    """The principal's scope for ``action`` (``None``: refused whatever the target)."""
+    return POLICY[action].get(principal.role)
+
+
+def can_attempt(principal: Principal, action: Action) -> bool:
+    """Whether the role may do ``action`` on at least some target."""
+    return scope(principal, action) is not None
+
+
+def allowed(principal: Principal, action: Action, site_ids: Iterable[int] | None = None) -> bool:
+    """Whether ``principal`` may do ``action`` on a target attached to ``site_ids``.
+
+    ``site_ids=None`` asks about the action in general (no particular target)."""
+    granted = scope(principal, action)
+    if granted is None:
+        return False
+    if granted is Scope.ALL or site_ids is None:
+        return True
+    targets = set(site_ids)
+    if not targets:
+        return granted is Scope.SITE_OR_UNASSIGNED
+    return bool(targets & principal.site_ids)
+
+
+def require(principal: Principal, action: Action, site_ids: Iterable[int] | None = None) -> None:
+    """Raise ``auth.forbidden`` unless :func:`allowed`."""
+    if not allowed(principal, action, site_ids):
+        raise TerrainError("auth.forbidden", details={"action": action.value})
+
+
+def visible_site_ids(principal: Principal, action: Action) -> frozenset[int] | None:
+    """Sites whose targets the principal may see for ``action``; ``None`` means all sites."""
+    granted = scope(principal, action)
+    if granted is None:
+        return frozenset()
+    if granted is Scope.ALL:
+        return None
+    return principal.site_ids

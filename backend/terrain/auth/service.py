@@ -1,0 +1,283 @@
+"""Authentication: passwords (argon2id), JWT access tokens, device tokens, login rate limiting."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlmodel import Session, col, select
+
+from terrain.audit import service as audit
+from terrain.auth.models import DeviceToken
+from terrain.config import Settings
+from terrain.db import utcnow
+from terrain.errors import TerrainError
+from terrain.users.models import Role, User, UserSite
+
+DEVICE_TOKEN_PREFIX = "tdt_"
+JWT_ALGORITHM = "HS256"
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# Verified when the email is unknown, so that both paths cost the same (no user enumeration by timing).
+_DUMMY_HASH = _hasher.hash("terrain-dummy-password-for-constant-time")
+
+
+# --- principal ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a user (with role and sites) or the system (CLI)."""
+
+    id: int | None
+    role: Role
+    site_ids: frozenset[int] = field(default_factory=frozenset)
+    language: str = "fr"
+    device_token_id: int | None = None
+
+    @property
+    def is_system(self) -> bool:
+        return self.id is None
+
+
+SYSTEM = Principal(id=None, role=Role.admin)
+
+
+def principal_for(user: User, *, session: Session, device_token_id: int | None = None) -> Principal:
+    site_ids = session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id)).all()
+    assert user.id is not None
+    return Principal(
+        id=user.id,
+        role=Role(user.role),
+        site_ids=frozenset(site_ids),
+        language=user.language,
+        device_token_id=device_token_id,
+    )
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# --- login rate limiting -----------------------------------------------------------------------
+
+
+class LoginRateLimiter:
+    """At most ``max_failures`` failed logins per (email, IP) within ``window`` seconds.
+
+    In memory and per process: enough for the single-process deployment Terrain targets; a
+    multi-process deployment would need a shared store (documented limitation)."""
+
+    def __init__(self, max_failures: int, window: float, clock: Any = time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.clock = clock
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _prune(self, key: tuple[str, str], now: float) -> deque[float]:
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, email: str, ip: str) -> int:
+        """Seconds to wait before the next attempt (0 when allowed)."""
+        key = (email.lower(), ip)
+        with self._lock:
+            now = self.clock()
+            failures = self._prune(key, now)
+            if len(failures) < self.max_failures:
+                if not failures:
+                    self._failures.pop(key, None)
+                return 0
+            return max(1, int(failures[0] + self.window - now + 0.999))
+
+    def record_failure(self, email: str, ip: str) -> None:
+        key = (email.lower(), ip)
+        with self._lock:
+            now = self.clock()
+            self._prune(key, now).append(now)
+
+    def reset(self, email: str, ip: str) -> None:
+        with self._lock:
+            self._failures.pop((email.lower(), ip), None)
+
+
+# --- access tokens -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    access_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+
+def issue_access_token(user: User, *, settings: Settings, now: datetime | None = None) -> AccessToken:
+    now = now or datetime.now(UTC)
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims = {
+        "sub": str(user.id),
+        "role": user.role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "typ": "access",
+    }
+    token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM)
+    return AccessToken(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+def login(
+    email: str,
+    password: str,
+    *,
+    session: Session,
+    settings: Settings,
+    limiter: LoginRateLimiter,
+    ip: str,
+) -> AccessToken:
+    """Check the credentials; audit the attempt; refuse when rate limited."""
+    email = email.strip().lower()
+    wait = limiter.retry_after(email, ip)
+    if wait:
+        audit.record("auth.rate_limited", session=session, ip=ip, details={})
+        session.commit()
+        raise TerrainError("auth.rate_limited", retry_after=wait, headers={"Retry-After": str(wait)})
+    user = session.exec(select(User).where(User.email == email)).first()
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.active:
+        limiter.record_failure(email, ip)
+        reason = "unknown_user" if user is None else ("bad_password" if not ok else "inactive")
+        audit.record(
+            "auth.login_failed",
+            session=session,
+            actor_user_id=user.id if user else None,
+            target_type="user" if user else None,
+            target_id=str(user.id) if user else None,
+            details={"reason": reason},
+            ip=ip,
+        )
+        session.commit()
+        raise TerrainError("auth.invalid_credentials", headers={"WWW-Authenticate": "Bearer"})
+    limiter.reset(email, ip)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.add(user)
+    audit.record(
+        "auth.login",
+        session=session,
+        actor_user_id=user.id,
+        target_type="user",
+        target_id=str(user.id),
+        ip=ip,
+    )
+    return issue_access_token(user, settings=settings)
+
+
+def _invalid_token() -> TerrainError:
+    return TerrainError("auth.invalid_token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate_bearer(token: str, *, session: Session, settings: Settings) -> Principal:
+    """A bearer token (JWT access token or ``tdt_`` device token) -> the acting principal."""
+    if token.startswith(DEVICE_TOKEN_PREFIX):
+        return _authenticate_device_token(token, session=session)
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key.get_secret_value(),
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["exp", "sub"]},
+        )
+        user_id = int(claims["sub"])
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise _invalid_token() from exc
+    if claims.get("typ") != "access":
+        raise _invalid_token()
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise _invalid_token()
+    return principal_for(user, session=session)
+
+
+# --- device tokens -----------------------------------------------------------------------------
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _authenticate_device_token(token: str, *, session: Session) -> Principal:
+    digest = _token_hash(token)
+    row = session.exec(select(DeviceToken).where(DeviceToken.token_hash == digest)).first()
+    if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+        raise _invalid_token()
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise _invalid_token()
+    row.last_used_at = utcnow()
+    session.add(row)
+    return principal_for(user, session=session, device_token_id=row.id)
+
+
+def create_device_token(name: str, *, session: Session, actor: Principal) -> tuple[DeviceToken, str]:
+    """A new device token for the actor; returns the row and the secret (shown once, never stored)."""
+    assert actor.id is not None
+    secret = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = DeviceToken(user_id=actor.id, name=name.strip(), token_hash=_token_hash(secret))
+    session.add(row)
+    session.flush()
+    audit.record(
+        "auth.device_token_created",
+        session=session,
+        actor_user_id=actor.id,
+        target_type="device_token",
+        target_id=str(row.id),
+    )
+    return row, secret
+
+
+def list_device_tokens(*, session: Session, actor: Principal) -> list[DeviceToken]:
+    return list(
+        session.exec(
+            select(DeviceToken).where(DeviceToken.user_id == actor.id).order_by(col(DeviceToken.id))
+        ).all()
+    )
+
+
+def revoke_device_token(token_id: int, *, session: Session, actor: Principal) -> DeviceToken:
+    row = session.get(DeviceToken, token_id)
+    if row is None or row.user_id != actor.id:
+        raise TerrainError("auth.device_token_not_found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        audit.record(
+            "auth.device_token_revoked",
+            session=session,
+            actor_user_id=actor.id,
+            target_type="device_token",
+            target_id=str(row.id),
+        )
+    return row

@@ -1,0 +1,249 @@
+"""The one error catalog.
+
+Every error the API returns has a stable ``code`` (e.g. ``spec.not_found``), an HTTP status and a
+message in French (default) and English (``Accept-Language: en``). One exception handler turns any
+exception into the same JSON body::
+
+    {"error": {"code": "spec.not_found", "status": 404, "message": "…", "details": {…}}}
+
+Unexpected exceptions become ``internal.error`` (500) without any stack trace in the response.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("terrain.errors")
+
+
+@dataclass(frozen=True)
+class ErrorDef:
+    status: int
+    fr: str
+    en: str
+
+
+CATALOG: dict[str, ErrorDef] = {
+    # generic / HTTP
+    "request.invalid": ErrorDef(422, "Requête invalide.", "Invalid request."),
+    "http.not_found": ErrorDef(404, "Ressource introuvable.", "Resource not found."),
+    "http.method_not_allowed": ErrorDef(405, "Méthode non autorisée.", "Method not allowed."),
+    "http.error": ErrorDef(400, "Requête refusée.", "Request refused."),
+    "internal.error": ErrorDef(500, "Erreur interne du serveur.", "Internal server error."),
+    # authentication
+    "auth.not_authenticated": ErrorDef(401, "Authentification requise.", "Authentication required."),
+    "auth.invalid_token": ErrorDef(401, "Jeton invalide ou expiré.", "Invalid or expired token."),
+    "auth.invalid_credentials": ErrorDef(
+        401, "Adresse e-mail ou mot de passe incorrect.", "Incorrect email or password."
+    ),
+    "auth.rate_limited": ErrorDef(
+        429,
+        "Trop de tentatives de connexion. Réessayez dans {retry_after} secondes.",
+        "Too many login attempts. Try again in {retry_after} seconds.",
+    ),
+    "auth.forbidden": ErrorDef(403, "Action non autorisée.", "Action not allowed."),
+    "auth.device_token_not_found": ErrorDef(404, "Jeton d'appareil introuvable.", "Device token not found."),
+    # users
+    "user.not_found": ErrorDef(404, "Utilisateur introuvable.", "User not found."),
+    "user.email_taken": ErrorDef(
+        409, "Un utilisateur existe déjà avec cette adresse.", "A user with this email already exists."
+    ),
+    "user.invalid_role": ErrorDef(422, "Rôle inconnu : {role}.", "Unknown role: {role}."),
+    "user.weak_password": ErrorDef(
+        422,
+        "Le mot de passe doit contenir au moins {min_length} caractères.",
+        "The password must be at least {min_length} characters long.",
+    ),
+    "user.last_admin": ErrorDef(
+        409,
+        "Impossible de retirer le dernier administrateur actif.",
+        "Cannot remove the last active administrator.",
+    ),
+    # sites
+    "site.not_found": ErrorDef(404, "Site introuvable : {code}.", "Site not found: {code}."),
+    "site.code_taken": ErrorDef(
+        409, "Le code de site {code} existe déjà.", "Site code {code} already exists."
+    ),
+    "site.invalid_code": ErrorDef(
+        422,
+        "Code de site invalide : {code} (minuscules, chiffres, tirets).",
+        "Invalid site code: {code} (lowercase letters, digits, dashes).",
+    ),
+    # specs
+    "spec.not_found": ErrorDef(404, "Spécification introuvable : {name}.", "Spec not found: {name}."),
+    "spec.version_not_found": ErrorDef(
+        404, "Version introuvable : {name} v{version}.", "Version not found: {name} v{version}."
+    ),
+    "spec.invalid": ErrorDef(
+        422,
+        "La spécification contient {count} erreur(s).",
+        "The spec has {count} error(s).",
+    ),
+    "spec.name_mismatch": ErrorDef(
+        422,
+        "Le nom de la spécification ({found}) ne correspond pas à l'adresse ({expected}).",
+        "The spec name ({found}) does not match the URL ({expected}).",
+    ),
+    "spec.no_draft": ErrorDef(
+        409, "Aucun brouillon à publier pour {name}.", "No draft to publish for {name}."
+    ),
+    "spec.breaking_change": ErrorDef(
+        409,
+        "La nouvelle version de {name} casse la compatibilité avec la version {version}.",
+        "The new version of {name} breaks compatibility with version {version}.",
+    ),
+    "spec.version_not_published": ErrorDef(
+        409,
+        "La version {version} de {name} n'est pas publiée (statut : {status}).",
+        "Version {version} of {name} is not published (status: {status}).",
+    ),
+    "spec.version_immutable": ErrorDef(
+        409,
+        "Une version publiée ne peut pas être modifiée.",
+        "A published version cannot be modified.",
+    ),
+}
+
+
+class TerrainError(Exception):
+    """An error of the catalog. ``params`` fill the message; ``details`` are returned as is."""
+
+    def __init__(
+        self,
+        code: str,
+        /,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> None:
+        if code not in CATALOG:
+            raise KeyError(f"unknown error code {code!r}")
+        super().__init__(code)
+        self.code = code
+        self.params = params
+        self.details = details or {}
+        self.headers = headers
+
+    @property
+    def status(self) -> int:
+        return CATALOG[self.code].status
+
+    def message(self, lang: str = "fr") -> str:
+        definition = CATALOG[self.code]
+        template = definition.en if lang == "en" else definition.fr
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message('en')}"
+
+
+class ErrorBody(BaseModel):
+    code: str
+    status: int
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorBody
+
+
+_DESCRIPTIONS = {
+    400: "Requête refusée / bad request",
+    401: "Non authentifié / not authenticated (`auth.not_authenticated`, `auth.invalid_token`)",
+    403: "Interdit pour ce rôle ou ce site / forbidden for this role or site (`auth.forbidden`)",
+    404: "Introuvable ou non visible / not found or not visible",
+    409: "Conflit / conflict",
+    422: "Données invalides / invalid data (`request.invalid`, `spec.invalid`, …)",
+    429: "Trop de tentatives / rate limited (`auth.rate_limited`)",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting the error model for the given statuses."""
+    return {status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def request_language(request: Request) -> str:
+    """``en`` when the client prefers English (Accept-Language), else ``fr``."""
+    header = request.headers.get("accept-language", "")
+    best_lang, best_q = "fr", -1.0
+    for part in header.split(","):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        if not tag:
+            continue
+        q = 1.0
+        for extra in pieces[1:]:
+            key, _, value = extra.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.split("-")[0]
+        if primary in ("fr", "en") and q > best_q:
+            best_lang, best_q = primary, q
+    return best_lang
+
+
+def _to_terrain_error(exc: Exception) -> TerrainError:
+    if isinstance(exc, TerrainError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        errors = [
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": err.get("msg"),
+                "type": err.get("type"),
+            }
+            for err in exc.errors()
+        ]
+        return TerrainError("request.invalid", details={"errors": errors})
+    if isinstance(exc, StarletteHTTPException):
+        if exc.status_code == 404:
+            return TerrainError("http.not_found")
+        if exc.status_code == 405:
+            return TerrainError("http.method_not_allowed")
+        error = TerrainError("http.error")
+        error.details = {"status": exc.status_code}
+        return error
+    logger.error("unhandled exception %s", type(exc).__name__, exc_info=exc)
+    return TerrainError("internal.error")
+
+
+async def handle_error(request: Request, exc: Exception) -> JSONResponse:
+    """The one exception handler: any exception -> the catalog's JSON body."""
+    error = _to_terrain_error(exc)
+    lang = request_language(request)
+    status = error.status
+    if error.code == "http.error" and isinstance(exc, StarletteHTTPException):
+        status = exc.status_code
+    body = {
+        "error": {
+            "code": error.code,
+            "status": status,
+            "message": error.message(lang),
+            "details": error.details,
+        }
+    }
+    return JSONResponse(body, status_code=status, headers=error.headers)
+
+
+def install_error_handler(app: FastAPI) -> None:
+    for exc_type in (TerrainError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(exc_type, handle_error)

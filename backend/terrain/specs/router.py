@@ -1,0 +1,305 @@
+"""Spec endpoints: list/read (filtered by role and site), drafts, publication, closing, diffs, sites."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from terrain.auth import authz
+from terrain.auth.authz import Action
+from terrain.auth.deps import CurrentPrincipal, SessionDep
+from terrain.auth.service import Principal
+from terrain.errors import TerrainError, error_responses, request_language
+from terrain.sites.service import site_codes
+from terrain.specs import service
+from terrain.specs.models import Spec, SpecVersion
+
+router = APIRouter(prefix="/api/v1/specs", tags=["specs"])
+
+YAML_TYPES = ("text/plain", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def caller_language(request: Request, principal: Principal) -> str:
+    """Accept-Language when sent, else the user's preferred language."""
+    if request.headers.get("accept-language"):
+        return request_language(request)
+    return principal.language
+
+
+class VersionSummary(BaseModel):
+    version: int | None = Field(description="Numéro ; null pour un brouillon / null for a draft")
+    status: str
+    content_hash: str
+    created_at: datetime
+    published_at: datetime | None
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: SpecVersion) -> VersionSummary:
+        return cls(
+            version=row.version,
+            status=row.status,
+            content_hash=row.content_hash,
+            created_at=row.created_at,
+            published_at=row.published_at,
+            closed_at=row.closed_at,
+        )
+
+
+class SpecSummary(BaseModel):
+    name: str
+    kind: str
+    title: dict[str, Any]
+    sites: list[str]
+    latest_version: int | None
+    published_versions: list[int] = Field(description="Versions publiées (non closes) / open versions")
+    has_draft: bool | None = Field(description="null quand l'appelant ne voit pas les brouillons")
+
+
+class SpecDetail(SpecSummary):
+    versions: list[VersionSummary]
+    draft: VersionSummary | None
+
+
+class VersionDetail(VersionSummary):
+    name: str
+    kind: str
+    compiled: dict[str, Any]
+    source_yaml: str | None = Field(description="Source YAML (coordinateurs et admins) / YAML source")
+
+
+class SpecSourceIn(BaseModel):
+    source: str = Field(description="Texte YAML de la spécification / spec YAML text")
+    filename: str | None = Field(default=None, description="Nom de fichier pour les messages / for messages")
+
+
+class DraftOut(BaseModel):
+    name: str
+    created: bool = Field(description="Spécification nouvelle / new spec")
+    draft: VersionSummary
+    warnings: list[dict[str, Any]]
+
+
+class PublishIn(BaseModel):
+    source: str | None = Field(default=None, description="Publier ce YAML plutôt que le brouillon")
+    filename: str | None = None
+
+
+class PublishOut(BaseModel):
+    name: str
+    version: int
+    changed: bool = Field(description="false : contenu identique à la dernière version (aucune publication)")
+    content_hash: str
+    warnings: list[dict[str, Any]] = []
+
+
+class SitesIn(BaseModel):
+    sites: list[str] = Field(description="Codes des sites / site codes")
+
+
+class SitesOut(BaseModel):
+    name: str
+    sites: list[str]
+
+
+def _summary(spec: Spec, principal: Principal, *, session: Session) -> dict[str, Any]:
+    rows = service.versions(spec, session=session)
+    can_draft = authz.allowed(principal, Action.SPEC_READ_DRAFT)
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "title": spec.title,
+        "sites": site_codes(service.spec_site_ids(spec, session=session), session=session),
+        "latest_version": rows[-1].version if rows else None,
+        "published_versions": [row.version for row in rows if row.status == "published" and row.version],
+        "has_draft": (service.draft_of(spec, session=session) is not None) if can_draft else None,
+    }
+
+
+async def _read_source(request: Request) -> tuple[str, str | None]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TerrainError("request.invalid", details={"errors": [{"msg": "body is not UTF-8"}]}) from exc
+    if content_type in YAML_TYPES:
+        return text, request.headers.get("x-filename")
+    try:
+        body = SpecSourceIn.model_validate(json.loads(text or "null"))
+    except (ValueError, TypeError) as exc:
+        raise TerrainError(
+            "request.invalid", details={"errors": [{"msg": "expected JSON {source, filename} or YAML text"}]}
+        ) from exc
+    return body.source, body.filename
+
+
+@router.get(
+    "",
+    response_model=list[SpecSummary],
+    summary="Lister les spécifications utilisables par l'appelant",
+    description="Admins et coordinateurs : toutes. Enquêteurs et observateurs : celles affectées à un de "
+    "leurs sites et ayant une version publiée.",
+    responses=error_responses(401, 403),
+)
+def list_specs(principal: CurrentPrincipal, session: SessionDep) -> list[SpecSummary]:
+    return [
+        SpecSummary(**_summary(spec, principal, session=session))
+        for spec in service.list_specs(session=session, actor=principal)
+    ]
+
+
+@router.post(
+    "",
+    response_model=DraftOut,
+    summary="Déposer une spécification YAML (crée ou met à jour le brouillon)",
+    description="Corps JSON `{source, filename?}` ou texte YAML (`Content-Type: application/yaml`). "
+    "Les erreurs (422 `spec.invalid`) listent fichier, ligne, colonne, chemin, code et message dans "
+    "la langue de l'appelant.",
+    responses=error_responses(401, 403, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": SpecSourceIn.model_json_schema()},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def upload_spec(request: Request, principal: CurrentPrincipal, session: SessionDep) -> DraftOut:
+    source, filename = await _read_source(request)
+    result = service.save_draft(
+        source,
+        session=session,
+        actor=principal,
+        filename=filename or "spec.yaml",
+        lang=caller_language(request, principal),
+    )
+    return DraftOut(
+        name=result.spec.name,
+        created=result.created,
+        draft=VersionSummary.of(result.draft),
+        warnings=result.warnings,
+    )
+
+
+@router.get(
+    "/{name}",
+    response_model=SpecDetail,
+    summary="Une spécification et ses versions",
+    responses=error_responses(401, 404),
+)
+def get_spec(name: str, principal: CurrentPrincipal, session: SessionDep) -> SpecDetail:
+    spec = service.get_visible_spec(name, session=session, actor=principal)
+    draft = (
+        service.draft_of(spec, session=session) if authz.allowed(principal, Action.SPEC_READ_DRAFT) else None
+    )
+    return SpecDetail(
+        **_summary(spec, principal, session=session),
+        versions=[VersionSummary.of(row) for row in service.versions(spec, session=session)],
+        draft=VersionSummary.of(draft) if draft else None,
+    )
+
+
+@router.get(
+    "/{name}/versions/{version}",
+    response_model=VersionDetail,
+    summary="Une version compilée (JSON servi à la PWA)",
+    responses=error_responses(401, 404),
+)
+def get_version(name: str, version: int, principal: CurrentPrincipal, session: SessionDep) -> VersionDetail:
+    spec, row = service.get_version(name, version, session=session, actor=principal)
+    return VersionDetail(
+        **VersionSummary.of(row).model_dump(),
+        name=spec.name,
+        kind=spec.kind,
+        compiled=row.compiled,
+        source_yaml=row.source_yaml if authz.allowed(principal, Action.SPEC_READ_DRAFT) else None,
+    )
+
+
+@router.post(
+    "/{name}/publish",
+    response_model=PublishOut,
+    summary="Publier le brouillon (ou le YAML fourni) comme nouvelle version immuable",
+    description="Contenu identique à la dernière version : 200 avec `changed: false`. Changement "
+    "incompatible : 409 `spec.breaking_change` avec le diff. Sinon 201 et un nouveau numéro.",
+    status_code=201,
+    responses={
+        200: {"model": PublishOut, "description": "Inchangé / unchanged"},
+        **error_responses(401, 403, 404, 409, 422),
+    },
+)
+def publish_spec(
+    name: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    body: PublishIn | None = None,
+) -> PublishOut:
+    result = service.publish(
+        name,
+        session=session,
+        actor=principal,
+        source=body.source if body else None,
+        filename=body.filename if body else None,
+        lang=caller_language(request, principal),
+    )
+    if not result.changed:
+        response.status_code = 200
+    return PublishOut(
+        name=result.spec.name,
+        version=result.version.version or 0,
+        changed=result.changed,
+        content_hash=result.version.content_hash,
+        warnings=result.warnings,
+    )
+
+
+@router.post(
+    "/{name}/versions/{version}/close",
+    response_model=VersionSummary,
+    summary="Clore une version publiée (plus de nouvelles collectes)",
+    responses=error_responses(401, 403, 404, 409),
+)
+def close_version(
+    name: str, version: int, principal: CurrentPrincipal, session: SessionDep
+) -> VersionSummary:
+    return VersionSummary.of(service.close_version(name, version, session=session, actor=principal))
+
+
+@router.get(
+    "/{name}/diff",
+    summary="Différences entre deux versions (`draft` accepté)",
+    description="`from`/`to` : numéro de version ou `draft`. Par défaut : brouillon (ou dernière version) "
+    "contre la version précédente.",
+    responses=error_responses(401, 403, 404, 409),
+)
+def diff_spec(
+    name: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    from_: str | None = Query(default=None, alias="from", examples=["1"]),
+    to: str | None = Query(default=None, examples=["draft"]),
+) -> dict[str, Any]:
+    return service.diff_versions(name, session=session, actor=principal, from_ref=from_, to_ref=to)
+
+
+@router.put(
+    "/{name}/sites",
+    response_model=SitesOut,
+    summary="Affecter la spécification à des sites",
+    description="Admin : remplace l'ensemble. Coordinateur : seulement ses propres sites (les affectations "
+    "aux autres sites sont conservées).",
+    responses=error_responses(401, 403, 404, 422),
+)
+def assign_sites(name: str, body: SitesIn, principal: CurrentPrincipal, session: SessionDep) -> SitesOut:
+    site_ids = service.assign_sites(name, body.sites, session=session, actor=principal)
+    return SitesOut(name=name, sites=site_codes(site_ids, session=session))

@@ -1,0 +1,42 @@
+"""Users and their site assignments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from terrain.db import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    admin = "admin"
+    coordinator = "coordinator"
+    fieldworker = "fieldworker"
+    viewer = "viewer"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=sa.Column(sa.String(320), nullable=False, unique=True))
+    display_name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    password_hash: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
+    role: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    active: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False, default=True))
+    language: str = Field(default="fr", sa_column=sa.Column(sa.String(2), nullable=False, default="fr"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class UserSite(SQLModel, table=True):
+    __tablename__ = "user_sites"
+
+    user_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    site_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    )
