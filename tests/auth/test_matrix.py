@@ -1,0 +1,205 @@
+"""The authorization matrix: every endpoint x every role x own/other site, one expected status per cell.
+
+World of every cell: sites ``own`` and ``other``; a coordinator, a fieldworker and a viewer assigned to
+``own``; an admin (no site). Spec ``spec_own`` (assigned to ``own``) and ``spec_other`` (assigned to
+``other``) each have a published version 1 and a compatible draft. ``{target_user}`` is a fieldworker of
+the site; ``{token_id}`` is a device token of the caller (own) or of another user (other).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import SPEC_ESSAI, SPEC_ESSAI_V2, World, spec_named
+from terrain.auth.service import SYSTEM, Principal, create_device_token, principal_for
+from terrain.specs import service as specs
+from terrain.users.models import User
+
+ROLES = ("admin", "coordinator", "fieldworker", "viewer")
+OK = 200
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    # role -> (status on own site, status on other site); "anonymous" is implied 401 unless given.
+    expect: dict[str, tuple[int, int]] | None = None
+    anonymous: int = 401
+
+
+def same(status: int) -> tuple[int, int]:
+    return (status, status)
+
+
+ALL_OK = {role: same(OK) for role in ROLES}
+
+MATRIX: dict[str, Endpoint] = {
+    "me": Endpoint("GET", "/api/v1/me", expect=ALL_OK),
+    "specs.list": Endpoint("GET", "/api/v1/specs", expect=ALL_OK),
+    "specs.get": Endpoint(
+        "GET",
+        "/api/v1/specs/{spec}",
+        expect={
+            "admin": same(200),
+            "coordinator": same(200),
+            "fieldworker": (200, 404),
+            "viewer": (200, 404),
+        },
+    ),
+    "specs.version": Endpoint(
+        "GET",
+        "/api/v1/specs/{spec}/versions/1",
+        expect={
+            "admin": same(200),
+            "coordinator": same(200),
+            "fieldworker": (200, 404),
+            "viewer": (200, 404),
+        },
+    ),
+    "specs.upload": Endpoint(
+        "POST",
+        "/api/v1/specs",
+        body={"source": "{spec_source}"},
+        expect={"admin": same(200), "coordinator": (200, 403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "specs.publish": Endpoint(
+        "POST",
+        "/api/v1/specs/{spec}/publish",
+        expect={"admin": same(201), "coordinator": (201, 403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "specs.close": Endpoint(
+        "POST",
+        "/api/v1/specs/{spec}/versions/1/close",
+        expect={"admin": same(200), "coordinator": (200, 403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "specs.diff": Endpoint(
+        "GET",
+        "/api/v1/specs/{spec}/diff?from=1&to=draft",
+        expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "specs.sites": Endpoint(
+        "PUT",
+        "/api/v1/specs/{spec}/sites",
+        body={"sites": ["{site}"]},
+        expect={"admin": same(200), "coordinator": (200, 403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "users.list": Endpoint(
+        "GET",
+        "/api/v1/users",
+        expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "users.create": Endpoint(
+        "POST",
+        "/api/v1/users",
+        body={
+            "email": "new@example.org",
+            "password": "un-mot-de-passe-long",
+            "role": "viewer",
+            "sites": ["{site}"],
+        },
+        expect={"admin": same(201), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "users.update": Endpoint(
+        "PATCH",
+        "/api/v1/users/{target_user}",
+        body={"role": "viewer"},
+        expect={"admin": same(200), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "sites.list": Endpoint("GET", "/api/v1/sites", expect=ALL_OK),
+    "sites.create": Endpoint(
+        "POST",
+        "/api/v1/sites",
+        body={"code": "nouveau-site", "name": "Nouveau"},
+        expect={"admin": same(201), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "device_tokens.create": Endpoint(
+        "POST", "/api/v1/auth/device-tokens", body={"name": "tablette"}, expect={r: same(201) for r in ROLES}
+    ),
+    "device_tokens.list": Endpoint("GET", "/api/v1/auth/device-tokens", expect=ALL_OK),
+    "device_tokens.revoke": Endpoint(
+        "DELETE", "/api/v1/auth/device-tokens/{token_id}", expect={r: (204, 404) for r in ROLES}
+    ),
+    "audit.list": Endpoint(
+        "GET",
+        "/api/v1/audit",
+        expect={"admin": same(200), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "health": Endpoint("GET", "/api/health", expect=ALL_OK, anonymous=200),
+}
+
+CELLS = [
+    pytest.param(name, role, where, id=f"{name}-{role}-{where}")
+    for name in MATRIX
+    for role in (*ROLES, "anonymous")
+    for where in ("own", "other")
+    if not (role == "anonymous" and where == "other")
+]
+
+
+def _fill(value: Any, params: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for key, replacement in params.items():
+            value = value.replace("{" + key + "}", replacement)
+        return value
+    if isinstance(value, list):
+        return [_fill(item, params) for item in value]
+    if isinstance(value, dict):
+        return {key: _fill(item, params) for key, item in value.items()}
+    return value
+
+
+def build_world(world: World) -> dict[str, Any]:
+    own, other = world.site("own"), world.site("other")
+    users: dict[str, User] = {"admin": world.user("admin")}
+    for role in ("coordinator", "fieldworker", "viewer"):
+        users[role] = world.user(role, sites=(own,))
+    targets = {
+        "own": world.user("fieldworker", sites=(own,)),
+        "other": world.user("fieldworker", sites=(other,)),
+    }
+    session = world.session
+    for name, site in (("spec_own", "own"), ("spec_other", "other")):
+        specs.publish(name, session=session, actor=SYSTEM, source=spec_named(name, SPEC_ESSAI))
+        specs.assign_sites(name, [site], session=session, actor=SYSTEM)
+        specs.save_draft(spec_named(name, SPEC_ESSAI_V2), session=session, actor=SYSTEM)
+    session.commit()
+    return {"sites": {"own": own, "other": other}, "users": users, "targets": targets}
+
+
+@pytest.mark.parametrize(("endpoint", "role", "where"), CELLS)
+def test_matrix(client: TestClient, world: World, endpoint: str, role: str, where: str) -> None:
+    spec = MATRIX[endpoint]
+    assert spec.expect is not None
+    state = build_world(world)
+    actor = state["users"].get(role)
+    token_owner: User = actor if (actor is not None and where == "own") else state["targets"]["other"]
+    owner: Principal = principal_for(token_owner, session=world.session)
+    token_row, _secret = create_device_token("t", session=world.session, actor=owner)
+    world.session.commit()
+    spec_name = f"spec_{where}"
+    params = {
+        "spec": spec_name,
+        "site": where,
+        "spec_source": spec_named(spec_name, SPEC_ESSAI_V2),
+        "target_user": str(state["targets"][where].id),
+        "token_id": str(token_row.id),
+    }
+    headers = world.headers(actor) if actor is not None else {}
+    response = client.request(
+        spec.method,
+        _fill(spec.path, params),
+        json=_fill(spec.body, params) if spec.body is not None else None,
+        headers=headers,
+    )
+    expected = spec.anonymous if role == "anonymous" else spec.expect[role][0 if where == "own" else 1]
+    assert response.status_code == expected, response.text
+    if expected >= 400:
+        error = response.json()["error"]
+        assert error["status"] == expected
+        assert error["code"]
