@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from terrain.db import create_db_engine, current_revision, downgrade, migrate
+
+EXPECTED_TABLES = {
+    "users",
+    "sites",
+    "user_sites",
+    "specs",
+    "spec_versions",
+    "spec_sites",
+    "device_tokens",
+    "audit_log",
+}
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("fresh_db_url", ["sqlite", "postgresql"], indirect=True)
+def test_upgrade_downgrade_upgrade(fresh_db_url: tuple[str, str]) -> None:
+    backend, url = fresh_db_url
+    engine = create_db_engine(url)
+    try:
+        migrate(url)
+        assert current_revision(engine) == "0001_initial"
+        assert set(sa.inspect(engine).get_table_names()) >= EXPECTED_TABLES
+        downgrade(url, "base")
+        assert current_revision(engine) is None
+        assert not EXPECTED_TABLES & set(sa.inspect(engine).get_table_names())
+        migrate(url)
+        assert current_revision(engine) == "0001_initial"
+        assert engine.dialect.name == backend
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_pragmas(tmp_path: object) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'sub' / 'x.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_constraints_enforced(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    try:
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO user_sites (user_id, site_id) VALUES (999, 999)"))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO specs (name, kind, title, created_at) VALUES "
+                    "('s', 'questionnaire', '{}', CURRENT_TIMESTAMP)"
+                )
+            )
+            spec_id = conn.execute(sa.text("SELECT id FROM specs")).scalar()
+        insert_draft = sa.text(
+            "INSERT INTO spec_versions (spec_id, status, source_yaml, compiled, content_hash, created_at) "
+            "VALUES (:spec, 'draft', '', '{}', 'h', CURRENT_TIMESTAMP)"
+        )
+        with engine.begin() as conn:
+            conn.execute(insert_draft, {"spec": spec_id})
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(insert_draft, {"spec": spec_id})  # one draft per spec
+    finally:
+        engine.dispose()
