@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session, col, select
 
-from terrain import speclang
 from terrain.auth.service import SYSTEM
 from terrain.config import Settings
 from terrain.db import create_db_engine, migrate, session_scope
@@ -104,6 +103,13 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
+def _speclang() -> Any:
+    """The spec compiler, imported only by the commands that need it."""
+    import terrain.speclang as speclang
+
+    return speclang
+
+
 def _yaml_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
@@ -151,6 +157,7 @@ def specs_validate(
     lang: LangOption = None,
 ) -> None:
     """Valider des spécifications (sans base de données) ; code de sortie 1 en cas d'erreur."""
+    speclang = _speclang()
     language = _lang(lang)
     files = _yaml_files(paths)
     if not files:
@@ -177,13 +184,15 @@ def specs_publish(
     lang: LangOption = None,
 ) -> None:
     """Publier chaque *.yaml (idempotent : un contenu inchangé n'est pas republié)."""
+    speclang = _speclang()
     from terrain.specs import service
 
     language = _lang(lang)
     files = _yaml_files(paths)
     if not files:
+        # An empty folder is not an error (``make run`` on a fresh checkout); a missing path is.
         typer.echo(_t(language, "no_files", paths=" ".join(map(str, paths))), err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(0 if all(path.is_dir() for path in paths) else 1)
     published = unchanged = failed = 0
     engine = create_db_engine(Settings().database_url)
     try:
@@ -250,6 +259,7 @@ def specs_diff(
     lang: LangOption = None,
 ) -> None:
     """Différences entre deux versions publiées d'une spécification, ou entre deux fichiers YAML."""
+    speclang = _speclang()
     language = _lang(lang)
     if second is not None:
         compiled = []

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from terrain import speclang
+import terrain.speclang as speclang
 from terrain.audit import service as audit
 from terrain.auth import authz
 from terrain.auth.authz import Action
