@@ -234,7 +234,10 @@ def _wall_clock(x: Any) -> tuple[int, int, int, int, int, int, int] | None:
     n = to_number(x)
     if n != n:
         return None
-    ms = math.floor(n * 86_400_000 + 0.5)
+    scaled = n * 86_400_000 + 0.5
+    if not math.isfinite(scaled):
+        return None
+    ms = math.floor(scaled)
     day = ms // 86_400_000
     d = days_to_date(day)
     if d is None:

@@ -50,12 +50,11 @@ def _tokenize(src: str) -> list[Token]:
     i, n = 0, len(src)
     while i < n:
         c = src[i]
-        if c.isspace():
-            m = _SPACE.match(src, i)
-            assert m is not None
-            i = m.end()
+        space = _SPACE.match(src, i)
+        if space is not None:
+            i = space.end()
             continue
-        if c.isdigit() or (c == "." and i + 1 < n and src[i + 1].isdigit()):
+        if "0" <= c <= "9" or (c == "." and i + 1 < n and "0" <= src[i + 1] <= "9"):
             m = _NUMBER.match(src, i)
             assert m is not None
             value = _number_value(m.group())
