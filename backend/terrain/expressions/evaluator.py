@@ -66,10 +66,13 @@ def _eq(a: Any, b: Any) -> bool:
     if sa == sb:
         return True
     # Two ISO dates/datetimes/times written differently can denote the same instant.
-    if isinstance(a, str) and isinstance(b, str) and (temporal_kind(a) or time_ms(a) is not None):
-        x, y = to_number(a), to_number(b)
-        return x == y
+    if _is_temporal(a) and _is_temporal(b):
+        return to_number(a) == to_number(b)
     return False
+
+
+def _is_temporal(v: Any) -> bool:
+    return isinstance(v, str) and (temporal_kind(v) is not None or time_ms(v) is not None)
 
 
 def _relational(cmp: Callable[[float, float], bool]) -> Callable[[Any, Any], bool]:

@@ -11,6 +11,7 @@ _FORBIDDEN = [
     (re.compile(r"\\[1-9]"), "back-references are not allowed"),
     (re.compile(r"\\[AZzGpPNuUx]"), "escape not portable between evaluators"),
     (re.compile(r"\[\["), "nested character classes are not allowed"),
+    (re.compile(r"\[\^?\]"), "a character class cannot start with ]"),
 ]
 
 
@@ -31,9 +32,39 @@ def check_pattern(pattern: str) -> str | None:
     return None
 
 
+def _translate(pattern: str) -> str:
+    """`$` outside a character class becomes `\\Z`: Python's `$` also matches before a final newline,
+    JavaScript's does not."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]" or (bool(out) and out[-1] in ("[", "[^"))
+        elif c == "[":
+            in_class = True
+            if pattern.startswith("[^", i):
+                out.append("[^")
+                i += 2
+                continue
+        elif c == "$":
+            c = "\\Z"
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 @lru_cache(maxsize=512)
 def compiled(pattern: str) -> re.Pattern[str] | None:
-    """Compiled pattern, or None when the pattern is invalid (regex() is then false)."""
+    """Compiled pattern, or None when the pattern is invalid (regex() is then false). ASCII classes (\\d, \\w,
+    \\s, \\b) as in JavaScript."""
     if check_pattern(pattern) is not None:
         return None
-    return re.compile(pattern)
+    try:
+        return re.compile(_translate(pattern), re.ASCII)
+    except (re.error, RecursionError, OverflowError):
+        return None

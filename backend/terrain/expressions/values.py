@@ -203,7 +203,7 @@ def date_arith(op: str, a: Any, ka: str | None, b: Any, kb: str | None) -> Any:
     total = ms + n * DAY_MS
     if not math.isfinite(total):
         return None
-    return ms_to_datetime(round(total))
+    return ms_to_datetime(math.floor(total + 0.5))  # JavaScript's Math.round
 
 
 def output(v: Any) -> Any:
