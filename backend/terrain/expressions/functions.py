@@ -206,8 +206,8 @@ _SPECS = [
         2,
         "string",
         (_DATEISH, "string|any"),
-        "Formate une date (%Y %y %m %n %d %e %H %M %S %b %a).",
-        "Formats a date (%Y %y %m %n %d %e %H %M %S %b %a).",
+        "Formate une date (%Y %y %m %n %d %e %H %h %M %S %3 %b %a).",
+        "Formats a date (%Y %y %m %n %d %e %H %h %M %S %3 %b %a).",
         "format-date(${naissance}, '%d/%m/%Y')",
     ),
     FunctionSpec(
