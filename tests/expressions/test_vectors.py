@@ -10,7 +10,17 @@ from typing import Any
 
 import pytest
 
-from terrain.expressions import EvalContext, ExpressionError, evaluate, infer_type, parse
+from terrain.expressions import (
+    FUNCTIONS,
+    MESSAGES,
+    EvalContext,
+    ExpressionError,
+    evaluate,
+    infer_type,
+    parse,
+    walk,
+)
+from terrain.expressions.parser import PRECEDENCE
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "expressions.json").read_text("utf-8"))
 NOW = datetime.fromisoformat(VECTORS["now"])
@@ -60,3 +70,20 @@ def test_vector(case: dict[str, Any]) -> None:
     )
     result = evaluate(tree, ctx)
     assert same(result, case["expect"]), f"{case['expr']!r}: got {result!r}, expected {case['expect']!r}"
+
+
+def test_vectors_cover_every_function_operator_and_error() -> None:
+    functions: set[str] = set()
+    operators: set[str] = set()
+    errors = {case["error"] for case in CASES if "error" in case}
+    for case in CASES:
+        if case.get("error_stage") == "parse":
+            continue
+        for node in walk(parse(case["expr"])):
+            if node["t"] == "call":
+                functions.add(node["f"])
+            elif node["t"] == "bin":
+                operators.add(node["op"])
+    assert functions == set(FUNCTIONS)
+    assert operators == set(PRECEDENCE)
+    assert errors == set(MESSAGES)
