@@ -8,7 +8,6 @@ from typing import Any
 from .messages import ImportMessage
 from .workbook import Sheet
 
-_STEP = re.compile(r"(items|rows|choice_lists)\W*(\w+)")
 # Spec keys -> the XLSForm column they came from.
 COLUMNS = {
     "label": "label",
@@ -31,21 +30,14 @@ COLUMNS = {
 }
 
 
-def locate(path: str, document: dict[str, Any], name_rows: dict[str, int]) -> tuple[int | None, str | None]:
-    """The survey row and column of a compiler issue path such as `items[2].items[0].relevant`."""
-    node: Any = document
+def locate(path: str, name_rows: dict[str, int]) -> tuple[int | None, str | None]:
+    """The survey row and column of a compiler issue path (`items.membres.items.age.constraint`)."""
+    parts = [p for p in re.split(r"[.\[\]/]+", path) if p]
     row: int | None = None
-    for kind, index in _STEP.findall(path):
-        if kind == "choice_lists":
-            return None, None
-        try:
-            node = node[kind][int(index)]
-        except (KeyError, IndexError, TypeError, ValueError):
-            break
-        if isinstance(node, dict) and node.get("name") in name_rows:
-            row = name_rows[node["name"]]
-    words = re.findall(r"[A-Za-z_]+", path)
-    column = COLUMNS.get(words[-1]) if words else None
+    for i, part in enumerate(parts):
+        if i and parts[i - 1] in ("items", "rows") and part in name_rows:
+            row = name_rows[part]
+    column = COLUMNS.get(parts[-1]) if parts else None
     return row, column
 
 
@@ -68,7 +60,7 @@ def compile_document(
     survey_title = survey.title if survey else "survey"
     for issue in result.issues:
         path = str(getattr(issue, "path", "") or "")
-        row, column = locate(path, document, name_rows)
+        row, column = locate(path, name_rows)
         sheet = survey_title if row is not None else ""
         if path.startswith("choice_lists"):
             choices = sheets.get("choices")

@@ -1,16 +1,291 @@
-"""Compiled spec -> XLSForm workbook (.xlsx)."""
+"""Compiled spec -> XLSForm workbook (.xlsx) that pyxform converts and that imports back to the same spec."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+from .languages import column_name
+
+EXPORTABLE_KINDS = ("questionnaire", "observation_log")
+
+# Terrain type -> (XLSForm type, appearance token added so other tools render it the same way).
+TYPES: dict[str, tuple[str, str | None]] = {
+    "text": ("text", None),
+    "long_text": ("text", "multiline"),
+    "integer": ("integer", None),
+    "decimal": ("decimal", None),
+    "single_choice": ("select_one", None),
+    "multiple_choice": ("select_multiple", None),
+    "yes_no": ("select_one", None),
+    "likert": ("select_one", "likert"),
+    "ranking": ("rank", None),
+    "date": ("date", None),
+    "time": ("time", None),
+    "datetime": ("dateTime", None),
+    "geopoint": ("geopoint", None),
+    "photo": ("image", None),
+    "audio": ("audio", None),
+    "file": ("file", None),
+    "signature": ("image", "signature"),
+    "note": ("note", None),
+    "calculate": ("calculate", None),
+    "consent": ("acknowledge", None),
+}
+YES_NO_LABELS = {
+    "yes": {"fr": "Oui", "en": "Yes"},
+    "no": {"fr": "Non", "en": "No"},
+}
 
 
 class ExportError(ValueError):
+    """A compiled spec that XLSForm cannot represent; `code` is a message catalog key."""
+
     def __init__(self, code: str, params: dict[str, Any] | None = None) -> None:
         self.code = code
         self.params = dict(params or {})
         super().__init__(code)
 
 
-def export_xlsform(compiled: dict[str, Any]) -> bytes:
-    raise ExportError("xlsform.unsupported_kind", {"kind": compiled.get("kind")})
+def _src(expr: Any) -> str:
+    if expr is None:
+        return ""
+    if isinstance(expr, dict):
+        return str(expr.get("src", ""))
+    return str(expr)
+
+
+def _with_token(appearance: str | None, token: str | None) -> str:
+    words = (appearance or "").split()
+    if token and token not in words:
+        words.insert(0, token)
+    return " ".join(words)
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class _Exporter:
+    def __init__(self, compiled: dict[str, Any]) -> None:
+        self.compiled = compiled
+        self.langs: list[str] = list(compiled.get("languages") or ["fr"])
+        self.rows: list[dict[str, str]] = []
+        lists = compiled.get("choice_lists") or {}
+        self.lists: dict[str, list[dict[str, Any]]] = dict(lists)
+        self.yes_no_list: str | None = None
+        self.filter_keys: list[str] = []
+        for choices in self.lists.values():
+            for choice in choices:
+                for key in choice.get("filter") or {}:
+                    if key not in self.filter_keys:
+                        self.filter_keys.append(key)
+
+    def _texts(self, row: dict[str, str], base: str, value: Any) -> None:
+        if not value:
+            return
+        if isinstance(value, str):
+            value = {"fr": value}
+        for code, text in value.items():
+            if code in self.langs and text:
+                row[f"{base}::{code}"] = str(text)
+
+    def _yes_no(self) -> str:
+        if self.yes_no_list is None:
+            name = "yes_no"
+            while name in self.lists:
+                name = f"terrain_{name}"
+            self.yes_no_list = name
+        return self.yes_no_list
+
+    def items(self, items: list[dict[str, Any]]) -> None:
+        for item in items:
+            ttype = item["type"]
+            if ttype in ("group", "repeat"):
+                self._container(item)
+            elif ttype == "matrix":
+                self._matrix(item)
+            else:
+                self.rows.append(self._question(item))
+
+    def _container(self, item: dict[str, Any]) -> None:
+        kind = item["type"]
+        row: dict[str, str] = {"type": f"begin_{kind}", "name": item["name"]}
+        self._texts(row, "label", item.get("label"))
+        self._texts(row, "hint", item.get("hint"))
+        row["relevant"] = _src(item.get("relevant"))
+        row["appearance"] = item.get("appearance") or ""
+        if kind == "repeat":
+            row["repeat_count"] = _src(item.get("count"))
+            for key in ("min", "max"):
+                if item.get(key) is not None:
+                    row[f"terrain::{key}"] = str(item[key])
+        self.rows.append(row)
+        self.items(item.get("items") or [])
+        self.rows.append({"type": f"end_{kind}", "name": item["name"]})
+
+    def _matrix(self, item: dict[str, Any]) -> None:
+        # ODK renders a table-list group of select_one questions of one list as a grid.
+        row: dict[str, str] = {"type": "begin_group", "name": item["name"], "terrain::type": "matrix"}
+        self._texts(row, "label", item.get("label"))
+        self._texts(row, "hint", item.get("hint"))
+        row["relevant"] = _src(item.get("relevant"))
+        row["appearance"] = _with_token(item.get("appearance"), "table-list")
+        self.rows.append(row)
+        for matrix_row in item.get("rows") or []:
+            question = dict(
+                item,
+                type="single_choice",
+                name=matrix_row["name"],
+                label=matrix_row.get("label"),
+                hint=None,
+                relevant=None,
+                appearance=None,
+            )
+            out = self._question(question)
+            out.pop("terrain::type", None)
+            self.rows.append(out)
+        self.rows.append({"type": "end_group", "name": item["name"]})
+
+    def _question(self, item: dict[str, Any]) -> dict[str, str]:
+        ttype = item["type"]
+        xtype, token = TYPES.get(ttype, ("note", None))
+        if ttype == "yes_no":
+            xtype = f"select_one {self._yes_no()}"
+        elif item.get("choice_list"):
+            xtype = f"{xtype} {item['choice_list']}"
+            if item.get("other"):
+                xtype += " or_other"
+        row: dict[str, str] = {"type": xtype, "name": item["name"], "terrain::type": ttype}
+        self._texts(row, "label", item.get("label"))
+        self._texts(row, "hint", item.get("hint"))
+        if item.get("required_if"):
+            row["required"] = _src(item["required_if"])
+        elif item.get("required") and ttype != "consent":
+            row["required"] = "yes"
+        if row.get("required"):
+            self._texts(row, "required_message", item.get("required_message"))
+        row["relevant"] = _src(item.get("relevant"))
+        row["constraint"] = _src(item.get("constraint"))
+        if row["constraint"]:
+            self._texts(row, "constraint_message", item.get("constraint_message"))
+        row["calculation"] = _src(item.get("calculation"))
+        row["default"] = _literal(item.get("default"))
+        if item.get("read_only"):
+            row["read_only"] = "yes"
+        if item.get("sensitive"):
+            row["terrain::sensitive"] = "yes"
+        row["appearance"] = _with_token(item.get("appearance"), token)
+        row["choice_filter"] = self._choice_filter(item.get("choice_filter"))
+        return row
+
+    def _choice_filter(self, expr: Any) -> str:
+        return _src(expr)
+
+    # -- sheets -------------------------------------------------------------------------------------------
+    def survey_columns(self) -> list[str]:
+        columns = ["type", "name"]
+        columns += [f"label::{c}" for c in self.langs] + [f"hint::{c}" for c in self.langs]
+        columns += ["required"] + [f"required_message::{c}" for c in self.langs]
+        columns += ["relevant", "constraint"] + [f"constraint_message::{c}" for c in self.langs]
+        columns += ["calculation", "default", "read_only", "appearance", "choice_filter", "repeat_count"]
+        columns += ["terrain::type", "terrain::sensitive", "terrain::min", "terrain::max"]
+        return columns
+
+    def choices_rows(self) -> tuple[list[str], list[list[str]]]:
+        columns = ["list_name", "name", *[f"label::{c}" for c in self.langs], *self.filter_keys]
+        rows: list[list[str]] = []
+        for list_name, choices in self.lists.items():
+            for choice in choices:
+                row = {"list_name": list_name, "name": str(choice["value"])}
+                self._texts(row, "label", choice.get("label"))
+                for key, value in (choice.get("filter") or {}).items():
+                    row[key] = _literal(value)
+                rows.append([row.get(c, "") for c in columns])
+        if self.yes_no_list is not None:
+            for value, labels in YES_NO_LABELS.items():
+                row = {"list_name": self.yes_no_list, "name": value}
+                for code in self.langs:
+                    row[f"label::{code}"] = labels.get(code, labels["en"])
+                rows.append([row.get(c, "") for c in columns])
+        return columns, rows
+
+    def settings(self, version: str | None) -> dict[str, str]:
+        compiled = self.compiled
+        title = compiled.get("title") or {}
+        if isinstance(title, str):
+            title = {"fr": title}
+        out = {
+            "form_id": compiled["name"],
+            "form_title": title.get("fr", compiled["name"]),
+            "version": version or "",
+            "default_language": column_name("fr"),
+            "terrain_kind": compiled["kind"],
+        }
+        for code, text in title.items():
+            if code != "fr":
+                out[f"terrain_title_{code}"] = text
+        description = compiled.get("description") or {}
+        if isinstance(description, str):
+            description = {"fr": description}
+        for code, text in description.items():
+            out[f"terrain_description_{code}"] = text
+        entry = compiled.get("entry_title")
+        if isinstance(entry, str):
+            out["terrain_entry_title"] = entry
+        elif isinstance(entry, dict):
+            for code, text in entry.items():
+                out[f"terrain_entry_title_{code}"] = text
+        return {k: v for k, v in out.items() if v}
+
+
+def export_xlsform(compiled: dict[str, Any], *, version: str | None = None) -> bytes:
+    """An .xlsx workbook (survey, choices, settings) for a compiled questionnaire or observation log.
+
+    `version` fills the settings `version` (ODK uses it to tell deployments apart). Raises ExportError
+    (code `xlsform.unsupported_kind`) for interview guides, which have no XLSForm equivalent."""
+    kind = compiled.get("kind")
+    if kind not in EXPORTABLE_KINDS:
+        raise ExportError("xlsform.unsupported_kind", {"kind": kind})
+    exporter = _Exporter(compiled)
+    exporter.items(compiled.get("items") or [])
+
+    import openpyxl  # deferred: slow import, only needed here
+
+    wb = openpyxl.Workbook()
+    survey = wb.active
+    assert survey is not None
+    survey.title = "survey"
+    columns = exporter.survey_columns()
+    survey.append([_header(c) for c in columns])
+    for row in exporter.rows:
+        survey.append([row.get(c, "") or None for c in columns])
+    choices = wb.create_sheet("choices")
+    choice_columns, choice_rows = exporter.choices_rows()
+    choices.append([_header(c) for c in choice_columns])
+    for values in choice_rows:
+        choices.append([v or None for v in values])
+    settings = wb.create_sheet("settings")
+    values = exporter.settings(version)
+    settings.append(list(values))
+    settings.append(list(values.values()))
+    for ws in (survey, choices, settings):
+        ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _header(column: str) -> str:
+    base, sep, code = column.partition("::")
+    if sep and base != "terrain":
+        return f"{base}::{column_name(code)}"
+    return column
