@@ -56,7 +56,7 @@ def test_unknown_type_becomes_a_note_with_a_warning() -> None:
     assert (msg.severity, msg.sheet, msg.row, msg.column) == ("warning", "survey", 3, "type")
     assert (
         render_message(msg, "en")
-        == 'survey!3 (type): type "hologram" not supported (unknown type): imported as a note'
+        == 'survey!3 (type): type "hologram" not supported (unknown type): imported as note'
     )
     assert render_message(msg, "fr").startswith(
         "survey!3 (type): type « hologram » non pris en charge (type inconnu)"

@@ -237,6 +237,7 @@ class _Importer:
         self.metadata: list[str] = []
         self.foreign = True  # False when the workbook was written by Terrain's exporter
         self.reported_columns: set[tuple[str, str]] = set()
+        self.referenced: set[str] = set()
 
     # -- report -------------------------------------------------------------------------------------------
     def add(
@@ -454,6 +455,11 @@ class _Importer:
                 )
                 self.renames[raw] = new
             taken.add(new)
+        # Names other rows refer to: an unsupported question that is referenced becomes a text question,
+        # so the expressions that use it still compile.
+        for row in survey.rows:
+            for value in row.values.values():
+                self.referenced.update(REF.findall(value))
 
     def _rename_refs(self, text: str) -> str:
         if not self.renames:
@@ -753,9 +759,14 @@ class _Importer:
             self._expr_prop(item, "calculation", survey, row, "calculation")
             if "calculation" not in item:
                 # Without its formula the value can only be typed in: keep the field so references hold.
-                item["type"] = "text"
+                src = row.get("calculation")
+                numeric = re.search(r"\bdiv\b|\bmod\b|[-+*]|round\(|sqrt\(|int\(|number\(|sum\(", src)
+                item["type"] = "decimal" if numeric else "text"
                 item.setdefault("label", name)
-                self.add("warning", survey.title, row.number, "calculation", "xlsform.calculate_as_text")
+                self.add(
+                    "warning", survey.title, row.number, "calculation", "xlsform.calculate_as_text",
+                    type=item["type"],
+                )
         elif row.get("calculation"):
             self.add("warning", survey.title, row.number, "calculation", "xlsform.calculation_ignored")
         if ttype not in ("note", "calculate", "consent"):
@@ -816,8 +827,9 @@ class _Importer:
             "xlsform.unsupported_type",
             type=raw_type,
             reason=reason,
+            to="text" if row.get("name") in self.referenced else "note",
         )
-        item["type"] = "note"
+        item["type"] = "text" if row.get("name") in self.referenced else "note"
         label = self._label_value(self._text(survey, row, "label"), survey, row, "label")
         item["label"] = label if label is not None else item["name"]
         return item

@@ -35,11 +35,14 @@ class _Default(dict[str, Any]):
 
 
 def message_text(code: str, params: dict[str, Any], lang: str = "fr") -> str:
-    cat = catalog(lang if lang in LANGS else "fr")
+    lang = lang if lang in LANGS else "fr"
+    cat = catalog(lang)
     template = cat.get(code)
     if template is None:
         return f"{code} {params}" if params else code
     shown = {k: _show(v) for k, v in params.items()}
+    if f"message_{lang}" in params:  # compiler issues arrive already rendered in both languages
+        shown["message"] = str(params[f"message_{lang}"])
     if "reason" in params:  # reasons are codes with their own translated text
         shown["reason"] = cat.get(f"xlsform.reason.{params['reason']}", shown["reason"])
     return template.format_map(_Default(shown))
