@@ -193,6 +193,8 @@ def test_diagnostic_household_counts(compiled) -> None:
 
 def test_diagnostic_reference_person_and_relationship(compiled) -> None:
     spec = compiled["diagnostic_familles"]
+    assert ev(find(spec, "numero_membre")["calculation"], position=1) == 1
+    assert ev(find(spec, "numero_membre")["calculation"], position=3) == 3
     assert not relevant(spec, "lien_parente", {"numero_membre": 1})
     assert relevant(spec, "lien_parente", {"numero_membre": 2})
     assert not accepts(spec, "tranche_age", "de_6_10", {"numero_membre": 1})
