@@ -40,9 +40,9 @@ def test_render_place_forms() -> None:
     msg = ImportMessage("error", "survey", 12, "relevant", "xlsform.missing_name", {})
     assert render_message(msg, "fr") == "survey!12 (relevant): ligne sans nom : ignorée"
     assert render_message(msg, "en") == "survey!12 (relevant): row without a name: ignored"
-    assert render_message(ImportMessage("info", "choices", None, None, "xlsform.sheet_ignored", {}), "en") == (
-        "choices: sheet not used by XLSForm: ignored"
-    )
+    assert render_message(
+        ImportMessage("info", "choices", None, None, "xlsform.sheet_ignored", {}), "en"
+    ) == ("choices: sheet not used by XLSForm: ignored")
     # Unknown language falls back to French; unknown code shows the code and its parameters.
     assert render_message(msg, "de") == render_message(msg, "fr")
     odd = ImportMessage("warning", "", None, None, "xlsform.nope", {"a": 1})

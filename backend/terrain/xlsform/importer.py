@@ -238,6 +238,7 @@ class _Importer:
         self.foreign = True  # False when the workbook was written by Terrain's exporter
         self.reported_columns: set[tuple[str, str]] = set()
         self.referenced: set[str] = set()
+        self.metadata_names: set[str] = set()
 
     # -- report -------------------------------------------------------------------------------------------
     def add(
@@ -348,7 +349,7 @@ class _Importer:
             key = f"{base}::{name}" if name else base
             value = row.get(key)
             if value:
-                out[code] = self._rename_refs(value)
+                out[code] = self._meta_refs(self._rename_refs(value), sheet, row, key)
         return out
 
     def _label_value(self, texts: dict[str, str], sheet: Sheet, row: Row, column: str) -> Any:
@@ -392,6 +393,8 @@ class _Importer:
             list_name = self.list_renames.get(raw_list)
             if list_name is None:
                 list_name = _sanitize_item_name(raw_list)
+                if list_name == "yes_no":  # reserved by Terrain for the built-in yes/no list
+                    list_name = "yes_no_list"
                 if list_name != raw_list:
                     self.add(
                         "info",
@@ -465,6 +468,19 @@ class _Importer:
         if not self.renames:
             return text
         return REF.sub(lambda m: "${" + self.renames.get(m.group(1), m.group(1)) + "}", text)
+
+    def _meta_refs(self, text: str, sheet: Sheet, row: Row, column: str) -> str:
+        """Metadata are not fields in Terrain: `${start}` in a text becomes the plain word, reported."""
+
+        def repl(m: re.Match[str]) -> str:
+            if m.group(1) in self.metadata_names:
+                self.add(
+                    "warning", sheet.title, row.number, column, "xlsform.metadata_reference", name=m.group(1)
+                )
+                return m.group(1)
+            return m.group(0)
+
+        return REF.sub(repl, text)
 
     def _survey(self, survey: Sheet) -> list[dict[str, Any]]:
         for key in survey.columns:
@@ -550,7 +566,9 @@ class _Importer:
             if meta not in self.metadata:
                 self.metadata.append(meta)
             self.add("info", survey.title, row.number, "type", "xlsform.metadata", type=meta)
-            self._name(survey, row)
+            name = self._name(survey, row)
+            if name:
+                self.metadata_names.add(name)
             return
         item = self._question(survey, row, raw_type, low)
         if item is not None:
@@ -567,8 +585,10 @@ class _Importer:
             self.add("warning", survey.title, row.number, "type", "xlsform.loop_as_group")
         item: dict[str, Any] = {"name": name, "type": "repeat" if kind == "repeat" else "group"}
         label = self._label_value(self._text(survey, row, "label"), survey, row, "label")
-        if label is not None:
-            item["label"] = label
+        if label is None:
+            label = name
+            self.add("warning", survey.title, row.number, "label", "xlsform.missing_label")
+        item["label"] = label
         hint = self._label_value(self._text(survey, row, "hint"), survey, row, "hint")
         if hint is not None:
             item["hint"] = hint
@@ -764,7 +784,11 @@ class _Importer:
                 item["type"] = "decimal" if numeric else "text"
                 item.setdefault("label", name)
                 self.add(
-                    "warning", survey.title, row.number, "calculation", "xlsform.calculate_as_text",
+                    "warning",
+                    survey.title,
+                    row.number,
+                    "calculation",
+                    "xlsform.calculate_as_text",
                     type=item["type"],
                 )
         elif row.get("calculation"):
@@ -854,6 +878,19 @@ class _Importer:
         if text != src:
             self.add("info", survey.title, row.number, column, "xlsform.smart_quotes")
         text = self._rename_refs(text)
+        used = [n for n in REF.findall(text) if n in self.metadata_names]
+        if used:
+            self.add(
+                "warning",
+                survey.title,
+                row.number,
+                column,
+                "xlsform.unsupported_expression",
+                expression=src,
+                detail=f"${{{used[0]}}}",
+                offset=0,
+            )
+            return None
         if text.strip().lower() in ("true", "false"):  # a boolean cell where an expression is expected
             text = f"{text.strip().lower()}()"
         try:
@@ -995,13 +1032,61 @@ class _Importer:
         item["default"] = value
 
     def _choice_filter(self, item: dict[str, Any], survey: Sheet, row: Row, raw: str) -> None:
-        text = self._filter_expression(raw, survey, row)
+        text = self._filter_expression(raw, survey, row, item["choice_list"])
         if text is not None:
             item["choice_filter"] = text
 
-    def _filter_expression(self, raw: str, survey: Sheet, row: Row) -> str | None:
-        # Placeholder; replaced once the compiler's choice_filter form is known.
-        return self._expression(raw, survey, row, "choice_filter")
+    def _filter_expression(self, raw: str, survey: Sheet, row: Row, list_name: str) -> str | None:
+        """XLSForm filters name choice columns bare (`state=${state}`); Terrain keeps that form and the
+        compiler resolves bare names against the choices' `filter` properties and `value`."""
+        from terrain.speclang.compiler import rewrite_choice_filter
+
+        text = self._rename_refs(raw.translate(SMART_QUOTES))
+        if text != raw:
+            self.add("info", survey.title, row.number, "choice_filter", "xlsform.smart_quotes")
+        if re.search(r"\blabel\s*:", text) or re.search(r"\blabel\b(?!\s*\()", text):
+            self.add(
+                "warning",
+                survey.title,
+                row.number,
+                "choice_filter",
+                "xlsform.unsupported_expression",
+                expression=raw,
+                detail="label",
+                offset=0,
+            )
+            return None
+        # XLSForm calls the choice value `name`; Terrain calls it `value`.
+        text = re.sub(r"(?<![${.\w])name(?![\w(}])", "value", text)
+        rewritten, _ = rewrite_choice_filter(text)
+        try:
+            parse(rewritten)
+        except ExpressionError as exc:
+            self.add(
+                "error",
+                survey.title,
+                row.number,
+                "choice_filter",
+                "xlsform.bad_expression",
+                expression=raw,
+                detail=exc.message(),
+                offset=exc.offset,
+            )
+            return None
+        props = {"value"} | {k for c in self.lists.get(list_name, []) for k in c.get("filter", {})}
+        unknown = [m for m in re.findall(r"\$\{choice\.(\w+)\}", rewritten) if m not in props]
+        if unknown:
+            self.add(
+                "warning",
+                survey.title,
+                row.number,
+                "choice_filter",
+                "xlsform.filter_unknown_column",
+                expression=raw,
+                property=unknown[0],
+            )
+            return None
+        return text
 
     # -- document ---------------------------------------------------------------------------------------------
     def _document(self, settings: dict[str, str], items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1047,19 +1132,57 @@ class _Importer:
         languages = list(dict.fromkeys(["fr", *self.langs.values()]))
         if len(languages) > 1:
             doc["languages"] = languages
-        if kind == "observation_log" and settings.get("terrain_entry_title"):
-            doc["entry_title"] = settings["terrain_entry_title"]
-        if self.metadata:
+        entry = {
+            k.removeprefix("terrain_entry_title_"): v
+            for k, v in settings.items()
+            if k.startswith("terrain_entry_title_")
+        }
+        if settings.get("terrain_entry_title"):
+            entry.setdefault("fr", settings["terrain_entry_title"])
+        if kind == "observation_log" and entry:
+            doc["entry_title"] = entry["fr"] if set(entry) == {"fr"} else entry
+        if self.metadata and _compiler_accepts("metadata", kind):
             doc["metadata"] = list(self.metadata)
         lists = {
             name: choices
             for name, choices in self.lists.items()
             if not (name in self.lists_yes_no and name not in self.lists_used)
         }
+        # A list named after the only item using it was inline in the spec (the compiler hoists inline
+        # choices under the item's name): put it back inline so the round trip is exact.
+        uses: dict[str, int] = {}
+        for item in _walk(items):
+            if item.get("choice_list"):
+                uses[item["choice_list"]] = uses.get(item["choice_list"], 0) + 1
+        for item in _walk(items):
+            name = item.get("choice_list")
+            if name and name == item["name"] and uses.get(name) == 1 and name in lists:
+                rebuilt = {}
+                for key, value in item.items():
+                    if key == "choice_list":
+                        rebuilt["choices"] = lists.pop(name)
+                    else:
+                        rebuilt[key] = value
+                item.clear()
+                item.update(rebuilt)
         if lists:
             doc["choice_lists"] = lists
         doc["items"] = items
         return doc
+
+
+def _walk(items: list[dict[str, Any]]) -> Any:
+    for item in items:
+        yield item
+        yield from _walk(item.get("items") or [])
+
+
+def _compiler_accepts(key: str, kind: str) -> bool:
+    try:
+        from terrain.speclang.compiler import TOP_KEYS
+    except ImportError:
+        return True
+    return key in TOP_KEYS.get(kind, frozenset())
 
 
 def _strip_token(appearance: str | None, token: str) -> str | None:
@@ -1090,6 +1213,11 @@ def import_xlsform(source: Path | bytes, filename: str) -> ImportResult:
         document = importer.run(data)
     except WorkbookError as exc:
         importer.report.insert(0, exc.message)
+        return ImportResult(None, None, importer.report, False)
+    except Exception as exc:  # a bug here must still give the user a message, not a traceback
+        importer.report.append(
+            ImportMessage("error", "", None, None, "xlsform.internal_error", {"reason": type(exc).__name__})
+        )
         return ImportResult(None, None, importer.report, False)
     if document is None:
         return ImportResult(None, None, importer.report, False)

@@ -67,12 +67,12 @@ def language_code(name: str) -> str | None:
     """The language code of an XLSForm language name, or None when it cannot be told."""
     m = _CODE_IN_PARENS.search(name)
     if m:
-        return m.group(1).lower().replace("_", "-")
+        return re.split(r"[-_]", m.group(1).lower())[0]
     folded = _fold(name.strip())
     if folded in _NAMES:
         return _NAMES[folded]
     if _CODE.match(name.strip()):
-        return name.strip().lower().replace("_", "-")
+        return re.split(r"[-_]", name.strip().lower())[0]
     return None
 
 
