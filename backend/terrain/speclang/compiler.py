@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 
 from terrain import expressions as ex
 
@@ -484,7 +484,7 @@ class Compiler:
         value = node.get(key)
         if value is None:
             return None, None
-        if isinstance(value, bool) or isinstance(value, int | float):
+        if isinstance(value, bool | int | float):
             value = str(value).lower() if isinstance(value, bool) else str(value)
             value = {"true": "true()", "false": "false()"}.get(value, value)
         if not isinstance(value, str):
@@ -715,7 +715,7 @@ class Compiler:
         labels = BUILTIN_LABELS[key]
         return {lang: labels[lang] for lang in self.languages if lang in labels}
 
-    # --- items ------------------------------------------------------------------------------------------------
+    # --- items ---------------------------------------------------------------------------------------------
 
     def parse_items_key(
         self, node: Any, key: str, scope: Scope, required: bool
@@ -801,7 +801,7 @@ class Compiler:
         }
         extra: list[dict[str, Any]] = []
         if type_ in CONTAINERS:
-            child_repeats = reps + (name,) if type_ == "repeat" else reps
+            child_repeats = (*reps, name) if type_ == "repeat" else reps
             child = Scope(f"{path}.items", field_path, child_repeats, scope.depth + 1)
             if type_ == "repeat":
                 self.parse_repeat(node, item, path, pos, scope)
@@ -897,7 +897,7 @@ class Compiler:
         elif named is not None:
             if not isinstance(named, str):
                 self.wrong_type(node, "choice_list", f"{path}.choice_list", "string")
-            elif named not in self.lists or named == "yes_no" and named not in self.list_pos:
+            elif named not in self.list_pos:
                 self.issue(
                     value_pos(node, "choice_list", pos),
                     f"{path}.choice_list",
@@ -1020,7 +1020,7 @@ class Compiler:
         name = f"{item['name']}_other"
         test = "selected(${%s}, 'other')" if item["type"] == "multiple_choice" else "${%s} = 'other'"
         src = test % item["name"]
-        companion = {k: None for k in item}
+        companion: dict[str, Any] = dict.fromkeys(item)
         companion.update(
             name=name,
             type="text",

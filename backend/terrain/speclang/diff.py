@@ -118,7 +118,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> SpecDiff:
     old_fields = old.get("fields") or {}
     new_fields = new.get("fields") or {}
     old_items, new_items = _items(old), _items(new)
-    for name, item in old_items.items():
+    for name in old_items:
         if name not in new_items:
             # Removing is breaking too: the name could come back with another meaning. Hide it instead
             # (relevant: "false()").

@@ -75,7 +75,8 @@ def _fill(template: str, params: dict[str, Any], messages: dict[str, str]) -> st
 
 
 def message(issue: SpecIssue, lang: str = "fr") -> str:
-    """The message alone, in ``lang``. A ``suggestion`` parameter selects the ``<code>+suggestion`` template."""
+    """The message alone, in ``lang``. A ``variant`` or ``suggestion`` parameter selects the
+    ``<code>+<variant>`` or ``<code>+suggestion`` template."""
     messages = catalog(lang)
     template = None
     variant = issue.params.get("variant")
