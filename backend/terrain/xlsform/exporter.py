@@ -32,10 +32,6 @@ TYPES: dict[str, tuple[str, str | None]] = {
     "calculate": ("calculate", None),
     "consent": ("acknowledge", None),
 }
-YES_NO_LABELS = {
-    "yes": {"fr": "Oui", "en": "Yes"},
-    "no": {"fr": "Non", "en": "No"},
-}
 
 
 class ExportError(ValueError):
@@ -69,8 +65,6 @@ def _literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     return str(value)
 
 
@@ -81,7 +75,8 @@ class _Exporter:
         self.rows: list[dict[str, str]] = []
         lists = compiled.get("choice_lists") or {}
         self.lists: dict[str, list[dict[str, Any]]] = dict(lists)
-        self.yes_no_list: str | None = None
+        self.derived: set[str] = set()  # lists the compiler derives again (L__other)
+        self.strip_other: set[str] = set()  # inline lists whose trailing `other` the compiler adds again
         self.filter_keys: list[str] = []
         for choices in self.lists.values():
             for choice in choices:
@@ -98,17 +93,20 @@ class _Exporter:
             if code in self.langs and text:
                 row[f"{base}::{code}"] = str(text)
 
-    def _yes_no(self) -> str:
-        if self.yes_no_list is None:
-            name = "yes_no"
-            while name in self.lists:
-                name = f"terrain_{name}"
-            self.yes_no_list = name
-        return self.yes_no_list
-
     def items(self, items: list[dict[str, Any]]) -> None:
+        previous: dict[str, Any] | None = None
         for item in items:
             ttype = item["type"]
+            # The compiler adds `<name>_other` after a choice with `other: true`; XLSForm's or_other does too.
+            if previous is not None and previous.get("other") and item["name"] == f"{previous['name']}_other":
+                if previous.get("choice_filter"):
+                    # pyxform refuses or_other with a choice filter: write the companion, marked.
+                    row = self._question(item)
+                    row["terrain::other"] = "companion"
+                    self.rows.append(row)
+                previous = None
+                continue
+            previous = item
             if ttype in ("group", "repeat"):
                 self._container(item)
             elif ttype == "matrix":
@@ -158,13 +156,17 @@ class _Exporter:
     def _question(self, item: dict[str, Any]) -> dict[str, str]:
         ttype = item["type"]
         xtype, token = TYPES.get(ttype, ("note", None))
-        if ttype == "yes_no":
-            xtype = f"select_one {self._yes_no()}"
-        elif item.get("choice_list"):
-            xtype = f"{xtype} {item['choice_list']}"
-            if item.get("other"):
+        explicit_other = bool(item.get("other") and item.get("choice_filter"))
+        if item.get("choice_list"):
+            list_name = str(item["choice_list"])
+            if item.get("other") and not explicit_other:
+                list_name = self._other_base(list_name)
+            xtype = f"{xtype} {list_name}"
+            if item.get("other") and not explicit_other:
                 xtype += " or_other"
         row: dict[str, str] = {"type": xtype, "name": item["name"], "terrain::type": ttype}
+        if explicit_other:
+            row["terrain::other"] = "yes"
         self._texts(row, "label", item.get("label"))
         self._texts(row, "hint", item.get("hint"))
         if item.get("required_if"):
@@ -187,6 +189,16 @@ class _Exporter:
         row["choice_filter"] = self._choice_filter(item.get("choice_filter"))
         return row
 
+    def _other_base(self, list_name: str) -> str:
+        """The list to write for a choice with `other: true`: the compiler derived `L__other` from L (or
+        appended `other` to an inline list); XLSForm's or_other adds the choice itself."""
+        base = list_name.removesuffix("__other")
+        if list_name.endswith("__other") and base in self.lists:
+            self.derived.add(list_name)
+            return base
+        self.strip_other.add(list_name)
+        return list_name
+
     def _choice_filter(self, expr: Any) -> str:
         return _src(expr)
 
@@ -197,24 +209,22 @@ class _Exporter:
         columns += ["required"] + [f"required_message::{c}" for c in self.langs]
         columns += ["relevant", "constraint"] + [f"constraint_message::{c}" for c in self.langs]
         columns += ["calculation", "default", "read_only", "appearance", "choice_filter", "repeat_count"]
-        columns += ["terrain::type", "terrain::sensitive", "terrain::min", "terrain::max"]
+        columns += ["terrain::type", "terrain::sensitive", "terrain::min", "terrain::max", "terrain::other"]
         return columns
 
     def choices_rows(self) -> tuple[list[str], list[list[str]]]:
         columns = ["list_name", "name", *[f"label::{c}" for c in self.langs], *self.filter_keys]
         rows: list[list[str]] = []
         for list_name, choices in self.lists.items():
+            if list_name in self.derived:
+                continue
+            if list_name in self.strip_other and choices and choices[-1]["value"] == "other":
+                choices = choices[:-1]
             for choice in choices:
                 row = {"list_name": list_name, "name": str(choice["value"])}
                 self._texts(row, "label", choice.get("label"))
                 for key, value in (choice.get("filter") or {}).items():
                     row[key] = _literal(value)
-                rows.append([row.get(c, "") for c in columns])
-        if self.yes_no_list is not None:
-            for value, labels in YES_NO_LABELS.items():
-                row = {"list_name": self.yes_no_list, "name": value}
-                for code in self.langs:
-                    row[f"label::{code}"] = labels.get(code, labels["en"])
                 rows.append([row.get(c, "") for c in columns])
         return columns, rows
 

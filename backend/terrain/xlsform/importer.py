@@ -39,7 +39,7 @@ SURVEY_COLUMNS = {
 }
 CHOICES_COLUMNS = {"list_name", "name"}
 # Terrain's own columns written by the exporter: exact type, flags that XLSForm cannot say.
-TERRAIN_COLUMNS = {"terrain::type", "terrain::sensitive", "terrain::min", "terrain::max"}
+TERRAIN_COLUMNS = {"terrain::type", "terrain::sensitive", "terrain::min", "terrain::max", "terrain::other"}
 
 SIMPLE_TYPES: dict[str, str] = {
     "integer": "integer",
@@ -234,6 +234,7 @@ class _Importer:
         self.list_renames: dict[str, str] = {}
         self.lists_used: set[str] = set()
         self.lists_yes_no: set[str] = set()
+        self.lists_derived: set[str] = set()
         self.metadata: list[str] = []
         self.foreign = True  # False when the workbook was written by Terrain's exporter
         self.reported_columns: set[tuple[str, str]] = set()
@@ -570,6 +571,10 @@ class _Importer:
             if name:
                 self.metadata_names.add(name)
             return
+        if row.get("terrain::other") == "companion":
+            # The exporter wrote the companion of an `other: true` choice; the compiler makes it again.
+            self._name(survey, row)
+            return
         item = self._question(survey, row, raw_type, low)
         if item is not None:
             container.append(item)
@@ -710,6 +715,12 @@ class _Importer:
             if list_name is None or list_name not in self.lists:
                 self.add("error", survey.title, row.number, "type", "xlsform.unknown_list", list=raw_list)
                 return None
+            if row.get("terrain::other") == "yes":
+                other = True
+                base = list_name.removesuffix("__other")
+                if base != list_name and base in self.lists:
+                    self.lists_derived.add(list_name)
+                    list_name = base
         elif FROM_FILE.match(low):
             return self._unsupported(survey, row, item, raw_type, "no_external")
         elif low in SIMPLE_TYPES:
@@ -1004,7 +1015,7 @@ class _Importer:
             if ttype in ("integer", "likert"):
                 value = int(float(raw)) if float(raw).is_integer() else None
             elif ttype == "decimal":
-                value = float(raw)
+                value = int(raw) if re.fullmatch(r"-?[0-9]+", raw) else float(raw)
             elif ttype == "multiple_choice" or ttype == "ranking":
                 value = raw.split()
             elif ttype in (
@@ -1146,7 +1157,7 @@ class _Importer:
         lists = {
             name: choices
             for name, choices in self.lists.items()
-            if not (name in self.lists_yes_no and name not in self.lists_used)
+            if not ((name in self.lists_yes_no or name in self.lists_derived) and name not in self.lists_used)
         }
         # A list named after the only item using it was inline in the spec (the compiler hoists inline
         # choices under the item's name): put it back inline so the round trip is exact.
@@ -1160,7 +1171,10 @@ class _Importer:
                 rebuilt = {}
                 for key, value in item.items():
                     if key == "choice_list":
-                        rebuilt["choices"] = lists.pop(name)
+                        choices = lists.pop(name)
+                        if item.get("other") and choices and choices[-1]["value"] == "other":
+                            choices = choices[:-1]  # the compiler appends it again
+                        rebuilt["choices"] = choices
                     else:
                         rebuilt[key] = value
                 item.clear()
