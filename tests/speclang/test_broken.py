@@ -1,4 +1,7 @@
-"""The corpus of broken specs: each file states the issues it must produce (``# expect: code at line:col``)."""
+"""The corpus of broken specs: each file states the issues it must produce.
+
+Format: ``# expect: code at line:col`` lines (1-based positions).
+"""
 
 from __future__ import annotations
 
