@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-import types
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
+
+from terrain.auth.service import hash_password, issue_access_token
+from terrain.config import Settings
+from terrain.db import create_db_engine, migrate
+from terrain.main import create_app
+from terrain.sites.models import Site
+from terrain.users.models import User, UserSite
 
 PG_ENV = "TERRAIN_TEST_POSTGRES_URL"
 PG_SKIP_REASON = "TERRAIN_TEST_POSTGRES_URL not set: PostgreSQL tests skipped"
@@ -45,6 +49,7 @@ spec: 1
 kind: questionnaire
 name: essai
 title: {fr: "Essai", en: "Trial"}
+languages: [fr, en]
 items:
   - {name: age, type: integer, label: "Âge", constraint: ". >= 0 and . < 130"}
   - {name: scolarise, type: yes_no, label: "Scolarisé ?", relevant: "${age} >= 3"}
@@ -59,6 +64,7 @@ spec: 1
 kind: questionnaire
 name: essai
 title: {fr: "Essai", en: "Trial"}
+languages: [fr, en]
 items:
   - {name: scolarise, type: yes_no, label: "Scolarisé ?"}
 """
@@ -76,145 +82,6 @@ items:
 def spec_named(name: str, source: str = SPEC_ESSAI) -> str:
     return source.replace("name: essai", f"name: {name}")
 
-
-# --- speclang stand-in --------------------------------------------------------------------------
-
-
-def _install_speclang_stub() -> None:
-    """A tiny stand-in for ``terrain.speclang`` used only while the real compiler is not available."""
-    try:
-        import terrain.speclang as real
-
-        if hasattr(real, "compile_text"):
-            return
-    except ImportError:
-        pass
-    import hashlib
-    import json
-    import re
-
-    from ruamel.yaml import YAML
-
-    @dataclass
-    class SpecIssue:
-        file: str
-        line: int
-        col: int
-        path: str
-        code: str
-        params: dict[str, Any] = field(default_factory=dict)
-        severity: str = "error"
-
-    @dataclass
-    class CompileResult:
-        compiled: dict[str, Any] | None
-        issues: list[SpecIssue]
-        hash: str | None
-
-        @property
-        def errors(self) -> list[SpecIssue]:
-            return [i for i in self.issues if i.severity == "error"]
-
-        @property
-        def warnings(self) -> list[SpecIssue]:
-            return [i for i in self.issues if i.severity == "warning"]
-
-        @property
-        def ok(self) -> bool:
-            return not self.errors
-
-    @dataclass
-    class SpecDiff:
-        changes: list[dict[str, Any]]
-
-        @property
-        def breaking(self) -> bool:
-            return any(c["breaking"] for c in self.changes)
-
-        @property
-        def is_empty(self) -> bool:
-            return not self.changes
-
-        def to_dict(self) -> dict[str, Any]:
-            return {"changes": self.changes, "breaking": self.breaking}
-
-    def content_hash(compiled: dict[str, Any]) -> str:
-        canonical = json.dumps(compiled, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-    def compile_text(text: str, filename: str = "spec.yaml") -> CompileResult:
-        try:
-            doc = YAML(typ="safe").load(text)
-        except Exception:
-            return CompileResult(None, [SpecIssue(filename, 1, 1, "", "yaml_syntax")], None)
-        issues: list[SpecIssue] = []
-        if not isinstance(doc, dict) or not re.match(r"^[a-z][a-z0-9_]{1,62}$", str(doc.get("name", ""))):
-            return CompileResult(None, [SpecIssue(filename, 1, 1, "name", "invalid_name")], None)
-        names = [item.get("name") for item in doc.get("items", [])]
-        for index, item in enumerate(doc.get("items", [])):
-            for ref in re.findall(r"\$\{(\w+)\}", str(item.get("relevant", ""))):
-                if ref not in names:
-                    issues.append(
-                        SpecIssue(
-                            filename,
-                            6 + index,
-                            5,
-                            f"items[{index}].relevant",
-                            "unknown_reference",
-                            {"name": ref},
-                        )
-                    )
-        if issues:
-            return CompileResult(None, issues, None)
-        title = doc.get("title")
-        compiled = {
-            "format": 1,
-            "kind": doc.get("kind"),
-            "name": doc["name"],
-            "title": title if isinstance(title, dict) else {"fr": title},
-            "items": doc.get("items", []),
-        }
-        return CompileResult(compiled, [], content_hash(compiled))
-
-    def compile_file(path: Any) -> CompileResult:
-        path = Path(path)
-        return compile_text(path.read_text(encoding="utf-8"), str(path))
-
-    def render(issue: SpecIssue, lang: str = "fr") -> str:
-        message = {"fr": "référence inconnue", "en": "unknown reference"}[lang]
-        return f"{issue.file}:{issue.line}:{issue.col}: {issue.path}: {message} ({issue.code})"
-
-    def diff(old: dict[str, Any], new: dict[str, Any]) -> SpecDiff:
-        old_items = {i["name"]: i for i in old.get("items", [])}
-        new_items = {i["name"]: i for i in new.get("items", [])}
-        changes = [{"op": "removed", "name": n, "breaking": True} for n in old_items if n not in new_items]
-        changes += [{"op": "added", "name": n, "breaking": False} for n in new_items if n not in old_items]
-        changes += [
-            {"op": "changed", "name": n, "breaking": old_items[n].get("type") != new_items[n].get("type")}
-            for n in old_items
-            if n in new_items and old_items[n] != new_items[n]
-        ]
-        if old.get("title") != new.get("title"):
-            changes.append({"op": "title", "breaking": False})
-        return SpecDiff(changes)
-
-    stub = types.ModuleType("terrain.speclang")
-    for obj in (SpecIssue, CompileResult, SpecDiff, content_hash, compile_text, compile_file, render, diff):
-        setattr(stub, obj.__name__, obj)
-    sys.modules["terrain.speclang"] = stub
-    import terrain
-
-    terrain.speclang = stub  # type: ignore[attr-defined]
-
-
-_install_speclang_stub()
-
-from terrain.auth.service import hash_password, issue_access_token  # noqa: E402
-from terrain.config import Settings  # noqa: E402
-from terrain.db import create_db_engine, migrate  # noqa: E402
-from terrain.main import create_app  # noqa: E402
-from terrain.sites.models import Site  # noqa: E402
-from terrain.users.models import User, UserSite  # noqa: E402
 
 # --- databases ---------------------------------------------------------------------------------
 
