@@ -61,7 +61,7 @@ def test_bad_calc_message() -> None:
     msg = next(m for m in imported("pyxform__bad_calc.xlsx").report if m.code == "xlsform.bad_expression")
     assert msg.params["expression"] == "because pyxform doesn't know what to do"
     assert render_message(msg, "en").startswith(
-        "survey!2 (calculation): expression refused \"because pyxform doesn't know what to do\""
+        'survey!2 (calculation): expression refused "because pyxform doesn\'t know what to do"'
     )
 
 
@@ -84,7 +84,9 @@ def test_extra_sheet_names_warns_about_the_misspelled_settings_sheet() -> None:
 
 
 def test_duplicate_columns_reports_the_column_position() -> None:
-    msg = next(m for m in imported("pyxform__duplicate_columns.xlsx").report if m.code == "xlsform.duplicate_column")
+    msg = next(
+        m for m in imported("pyxform__duplicate_columns.xlsx").report if m.code == "xlsform.duplicate_column"
+    )
     assert msg.params == {"column": "label", "index": 5}
 
 
@@ -150,7 +152,10 @@ def test_metadata_and_unsupported_types() -> None:
     assert item("pyxform__xlsform_spec_test.xlsx", "acknowledge_test")["type"] == "consent"
     assert item("pyxform__xlsform_spec_test.xlsx", "image_test")["type"] == "photo"
     # `${start}` is not a field in Terrain: the note keeps the word, reported.
-    assert item("pyxform__xlsform_spec_test.xlsx", "start_test_output")["label"]["fr"] == "start test output: start"
+    assert (
+        item("pyxform__xlsform_spec_test.xlsx", "start_test_output")["label"]["fr"]
+        == "start test output: start"
+    )
     renamed = [m for m in result.report if m.code == "xlsform.name_changed"]
     assert {m.params["old"] for m in renamed} >= {"label-test", "compact-test"}
 

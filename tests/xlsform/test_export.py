@@ -15,7 +15,9 @@ from terrain.speclang import canonical_json, compile_file, render
 from terrain.xlsform import ExportError, export_xlsform, import_xlsform, render_message
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC_FILES = sorted((ROOT / "survey_specs").glob("*.yaml")) + sorted((Path(__file__).parent / "specs").glob("*.yaml"))
+SPEC_FILES = sorted((ROOT / "survey_specs").glob("*.yaml")) + sorted(
+    (Path(__file__).parent / "specs").glob("*.yaml")
+)
 
 
 @functools.cache
@@ -109,12 +111,18 @@ def test_export_content() -> None:
     assert rows["photo"]["type"] == "image"
     assert (rows["signature"]["type"], rows["signature"]["appearance"]) == ("image", "signature")
     assert (rows["remarques"]["type"], rows["remarques"]["appearance"]) == ("text", "multiline w3")
-    assert (rows["satisfaction"]["type"], rows["satisfaction"]["appearance"]) == ("select_one accord", "likert horizontal")
+    assert (rows["satisfaction"]["type"], rows["satisfaction"]["appearance"]) == (
+        "select_one accord",
+        "likert horizontal",
+    )
     assert rows["scolarise"]["type"] == "select_one yes_no"
     # pyxform refuses or_other with a choice filter: the list with `other` and the companion are explicit.
     assert rows["commune"]["type"] == "select_one communes__other"
     assert rows["commune"]["choice_filter"] == "dep = ${departement}"
-    assert (rows["commune"]["terrain::other"], rows["commune_other"]["terrain::other"]) == ("yes", "companion")
+    assert (rows["commune"]["terrain::other"], rows["commune_other"]["terrain::other"]) == (
+        "yes",
+        "companion",
+    )
     assert rows["transport"]["type"] == "select_multiple transport or_other"
     assert "transport_other" not in rows  # pyxform's or_other makes it
     assert rows["transport"]["required"] == "${age} >= 18"

@@ -90,7 +90,7 @@ def test_bad_expression_is_reported_and_dropped() -> None:
 
 
 def test_unsupported_function_is_a_warning() -> None:
-    rows = [HEAD + ["calculation"], ["calculate", "c", "", "", "pulldata('f', 'a', 'b', 'c')"]]
+    rows = [[*HEAD, "calculation"], ["calculate", "c", "", "", "pulldata('f', 'a', 'b', 'c')"]]
     result = import_xlsform(form(rows), "f.xlsx")
     msg = one(result, "xlsform.unsupported_expression")
     assert (msg.severity, msg.row, msg.column) == ("warning", 2, "calculation")

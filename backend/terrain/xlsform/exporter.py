@@ -284,9 +284,9 @@ def export_xlsform(compiled: dict[str, Any], *, version: str | None = None) -> b
     for values in choice_rows:
         choices.append([v or None for v in values])
     settings = wb.create_sheet("settings")
-    values = exporter.settings(version)
-    settings.append(list(values))
-    settings.append(list(values.values()))
+    setting_values = exporter.settings(version)
+    settings.append(list(setting_values))
+    settings.append(list(setting_values.values()))
     for ws in (survey, choices, settings):
         ws.freeze_panes = "A2"
     buf = io.BytesIO()

@@ -243,7 +243,7 @@ class _Importer:
 
     # -- report -------------------------------------------------------------------------------------------
     def add(
-        self, severity: Severity, sheet: str, row: int | None, column: str | None, code: str, **params: Any
+        self, severity: Severity, sheet: str, row: int | None, column: str | None, code: str, /, **params: Any
     ) -> None:
         self.report.append(ImportMessage(severity, sheet, row, column, code, params))
 
@@ -334,14 +334,12 @@ class _Importer:
             if name == primary:
                 continue
             code = codes[name]
-            shown = name or "(default)"
             if code is None:
-                self.add("warning", survey.title, 1, None, "xlsform.language_unknown", language=shown)
-            elif code in self.langs.values():
                 self.add(
-                    "info", survey.title, 1, None, "xlsform.language_duplicate", language=shown, code=code
+                    "warning", survey.title, 1, None, "xlsform.language_unknown", language=name or "(default)"
                 )
             else:
+                # Several spellings of one language (`label::fr`, `hint::French (fr)`) share its code.
                 self.langs[name] = code
 
     def _text(self, sheet: Sheet, row: Row, base: str) -> dict[str, str]:
@@ -349,7 +347,7 @@ class _Importer:
         for name, code in self.langs.items():
             key = f"{base}::{name}" if name else base
             value = row.get(key)
-            if value:
+            if value and code not in out:
                 out[code] = self._meta_refs(self._rename_refs(value), sheet, row, key)
         return out
 
@@ -365,7 +363,7 @@ class _Importer:
             return texts["fr"]
         return {"fr": texts["fr"], **{k: v for k, v in texts.items() if k != "fr"}}
 
-    # -- choices -----------------------------------------------------------------------------------------------
+    # -- choices --------------------------------------------------------------------------------------------
     def _choices(self) -> None:
         sheet = self.sheets.get("choices")
         if sheet is None:
@@ -442,7 +440,7 @@ class _Importer:
         self.reported_columns.add((sheet.title, key))
         self.add("info", sheet.title, 1, sheet.headers.get(key, key), "xlsform.column_ignored")
 
-    # -- survey -----------------------------------------------------------------------------------------------
+    # -- survey ---------------------------------------------------------------------------------------------
     def _collect_names(self, survey: Sheet) -> None:
         taken: set[str] = set()
         for row in survey.rows:
@@ -1099,7 +1097,7 @@ class _Importer:
             return None
         return text
 
-    # -- document ---------------------------------------------------------------------------------------------
+    # -- document -------------------------------------------------------------------------------------------
     def _document(self, settings: dict[str, str], items: list[dict[str, Any]]) -> dict[str, Any]:
         settings_sheet = self.sheets.get("settings")
         stitle = settings_sheet.title if settings_sheet else "settings"

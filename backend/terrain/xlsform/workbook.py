@@ -181,13 +181,15 @@ def _read_sheet(ws: Any, report: list[ImportMessage]) -> Sheet:
                 sheet.columns.append(key)
                 keys.append(key)
             continue
+        if raw.count(None) == len(raw):  # fast path: sheets often declare a million empty rows
+            continue
         values: dict[str, str] = {}
-        for key, value in zip(keys, raw, strict=False):
-            if key is None:
+        for maybe_key, value in zip(keys, raw, strict=False):
+            if maybe_key is None:
                 continue
             text = cell_text(value)
             if text:
-                values[key] = text
+                values[maybe_key] = text
         if values:
             sheet.rows.append(Row(number, values))
     return sheet
