@@ -186,3 +186,20 @@ def test_duplicate_column_header() -> None:
         4,
     )
     assert not result.ok
+
+
+def test_compiler_issues_point_at_the_survey_row() -> None:
+    rows = [
+        HEAD,
+        ["text", "a", "A"],
+        ["begin group", "g", "G"],
+        ["integer", "b", "B", "${inconnu} > 2"],
+        ["end group"],
+    ]
+    result = import_xlsform(form(rows), "f.xlsx")
+    assert not result.ok
+    msg = one(result, "xlsform.compile_issue")
+    assert (msg.severity, msg.sheet, msg.row, msg.column) == ("error", "survey", 4, "relevant")
+    assert msg.params["code"] == "unknown_reference"
+    assert render_message(msg, "fr") != render_message(msg, "en")
+    assert render_message(msg, "en").startswith("survey!4 (relevant): ")
