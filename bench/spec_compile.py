@@ -31,7 +31,10 @@ def generate(n_items: int) -> str:
     for k in range(10):
         out.append(f"  liste_{k}:")
         for v in range(6):
-            out.append(f'    - {{value: v{v}, label: {{fr: "Valeur {v}", en: "Value {v}"}}, filter: {{g: "{v % 2}"}}}}')
+            out.append(
+                f'    - {{value: v{v}, label: {{fr: "Valeur {v}", en: "Value {v}"}}, '
+                f'filter: {{g: "{v % 2}"}}}}'
+            )
     out.append("items:")
     made = 0
     group = 0
@@ -43,7 +46,7 @@ def generate(n_items: int) -> str:
             f'    label: {{fr: "Partie {group}", en: "Part {group}"}}',
         ]
         if repeat:
-            out += ["    min: 0", "    max: 20", "    count: \"coalesce(${g0_0}, 1)\""]
+            out += ["    min: 0", "    max: 20", '    count: "coalesce(${g0_0}, 1)"']
         out.append("    items:")
         made += 1
         for j in range(20):
@@ -77,13 +80,15 @@ def generate(n_items: int) -> str:
             elif kind == 3:
                 out += [
                     "        type: calculate",
-                    f'        calculation: "coalesce(${{g{group}_{j - 3}}}, 0) * 2 + count-selected(${{g{group}_{j - 1}}})"',
+                    f'        calculation: "coalesce(${{g{group}_{j - 3}}}, 0) * 2'
+                    f' + count-selected(${{g{group}_{j - 1}}})"',
                 ]
             else:
                 out += [
                     "        type: text",
                     f'        label: {{fr: "Texte {name} (${{g{group}_{j - 1}}})", en: "Text {name}"}}',
-                    f'        relevant: "${{g{group}_{j - 1}}} > 0 and string-length(${{g{group}_{j - 4}}}) < 10"',
+                    f'        relevant: "${{g{group}_{j - 1}}} > 0'
+                    f' and string-length(${{g{group}_{j - 4}}}) < 10"',
                     '        constraint: "string-length(.) <= 200"',
                 ]
             made += 1
@@ -125,7 +130,7 @@ def main() -> None:
             field["value_type"], i
         )
     ctx = EvalContext(answers=answers, position=1)
-    for _, key, tree in exprs:  # warm the closure cache
+    for _, _key, tree in exprs:  # warm the closure cache
         evaluate(tree, EvalContext(answers=answers, current=answers.get("g0_0"), position=1))
     rounds = 0
     start = time.perf_counter()
@@ -136,11 +141,16 @@ def main() -> None:
         rounds += 1
     elapsed = time.perf_counter() - start
     rate = rounds * len(exprs) / elapsed
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"spec: {args.items} items, {len(text.splitlines())} YAML lines, {len(text) / 1024:.0f} KiB")
-    print(f"fields: {len(spec['fields'])}, expressions: {len(exprs)}, calculations: {len(spec['calculation_order'])}")
+    calcs = len(spec["calculation_order"])
+    print(f"fields: {len(spec['fields'])}, expressions: {len(exprs)}, calculations: {calcs}")
     print(f"compile: median {statistics.median(times):.3f} s, min {min(times):.3f} s over {args.runs} runs")
-    print(f"evaluation: {rate:,.0f} evaluations/s ({rate / len(exprs):,.0f} full passes/s over {len(exprs)} expressions)")
+    passes = rate / len(exprs)
+    print(
+        f"evaluation: {rate:,.0f} evaluations/s ({passes:,.0f} full passes/s over {len(exprs)} expressions)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
-
 from terrain import expressions as ex
 
 from .canonical import content_hash
 from .issues import Severity, SpecIssue
 from .yamlsource import (
     Pos,
+    PosMap,
     YamlProblem,
     item_pos,
     key_pos,
@@ -531,7 +530,7 @@ class Compiler:
         except YamlProblem as problem:
             self.issue(problem.pos, "", problem.code, **problem.params)
             return CompileResult(None, self.issues, None)
-        if not isinstance(doc, CommentedMap):
+        if not isinstance(doc, PosMap):
             self.issue((0, 0), "", "not_a_mapping", found=_kind_of(doc))
             return CompileResult(None, self.issues, None)
         compiled = self.document(doc)
@@ -539,7 +538,7 @@ class Compiler:
             return CompileResult(None, self.issues, None)
         return CompileResult(compiled, self.issues, content_hash(compiled))
 
-    def document(self, doc: CommentedMap) -> dict[str, Any] | None:
+    def document(self, doc: PosMap) -> dict[str, Any] | None:
         origin = (0, 0)
         # kind first: it decides which keys are allowed
         kind = doc.get("kind")
@@ -607,7 +606,7 @@ class Compiler:
         compiled.update(extra)
         return compiled
 
-    def parse_languages(self, doc: CommentedMap) -> list[str]:
+    def parse_languages(self, doc: PosMap) -> list[str]:
         value = doc.get("languages")
         if value is None:
             return ["fr"]
@@ -629,7 +628,7 @@ class Compiler:
 
     # --- choice lists --------------------------------------------------------------------------------------
 
-    def parse_choice_lists(self, doc: CommentedMap) -> dict[str, list[dict[str, Any]]]:
+    def parse_choice_lists(self, doc: PosMap) -> dict[str, list[dict[str, Any]]]:
         value = doc.get("choice_lists")
         if value is None:
             return {}
@@ -1041,7 +1040,7 @@ class Compiler:
 
     # --- interview guides ----------------------------------------------------------------------------------
 
-    def parse_guide(self, doc: CommentedMap) -> dict[str, Any]:
+    def parse_guide(self, doc: PosMap) -> dict[str, Any]:
         origin = (0, 0)
         audiences: list[dict[str, Any]] = []
         raw = self.get_list(doc, "audiences", "audiences")

@@ -1,16 +1,14 @@
-"""YAML loading with positions (ruamel.yaml round-trip) and position look-ups, 0-based internally."""
+"""YAML loading with positions (ruamel.yaml nodes and their marks) and position look-ups, 0-based."""
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 Pos = tuple[int, int]  # 0-based line, column
-
-_DUPLICATE = re.compile(r'found duplicate key "([^"]*)"')
 
 
 class YamlProblem(Exception):
@@ -23,29 +21,118 @@ class YamlProblem(Exception):
         self.pos = pos
 
 
+class _Lines:
+    """Positions of a loaded mapping or sequence, with the look-ups of ruamel's ``.lc``."""
+
+    __slots__ = ("col", "items", "keys", "line", "values")
+
+    def __init__(self, line: int, col: int) -> None:
+        self.line = line
+        self.col = col
+        self.keys: dict[Any, Pos] = {}
+        self.values: dict[Any, Pos] = {}
+        self.items: list[Pos] = []
+
+    def key(self, k: Any) -> Pos:
+        return self.keys[k]
+
+    def value(self, k: Any) -> Pos:
+        return self.values[k]
+
+    def item(self, i: int) -> Pos:
+        return self.items[i]
+
+
+class PosMap(dict[Any, Any]):
+    lc: _Lines
+
+
+class PosSeq(list[Any]):
+    lc: _Lines
+
+
+def _mark(node: Any) -> Pos:
+    return (node.start_mark.line, node.start_mark.column)
+
+
+class _Builder:
+    """Nodes composed by the (faster) safe parser -> PosMap/PosSeq/plain scalars with positions. Aliases
+    share objects, as with ruamel's own constructor, so recursive documents stay finite."""
+
+    def __init__(self, constructor: Any) -> None:
+        self.constructor = constructor
+        self.memo: dict[int, Any] = {}
+
+    def build(self, node: Any) -> Any:
+        done = self.memo.get(id(node))
+        if done is not None:
+            return done
+        if isinstance(node, ScalarNode):
+            try:
+                value = self.constructor.construct_object(node, deep=True)
+            except Exception:  # unknown tags (!!python/...) and bad timestamps: keep the text
+                value = str(node.value)
+            if isinstance(value, bytes | set | tuple) or not isinstance(
+                value, str | int | float | bool | dt.date | type(None)
+            ):
+                value = str(node.value)
+            return value
+        line, col = _mark(node)
+        if isinstance(node, SequenceNode):
+            seq = PosSeq()
+            seq.lc = _Lines(line, col)
+            self.memo[id(node)] = seq
+            for child in node.value:
+                seq.lc.items.append(_mark(child))
+                seq.append(self.build(child))
+            return seq
+        if isinstance(node, MappingNode):
+            mapping = PosMap()
+            mapping.lc = _Lines(line, col)
+            self.memo[id(node)] = mapping
+            for key_node, value_node in node.value:
+                key = self.build(key_node)
+                if isinstance(key, list | dict):
+                    key = (
+                        str(key_node.value) if isinstance(key_node, ScalarNode) else f"<{type(key).__name__}>"
+                    )
+                if key in mapping:
+                    raise YamlProblem("duplicate_key", {"key": str(key)}, _mark(key_node))
+                mapping.lc.keys[key] = _mark(key_node)
+                mapping.lc.values[key] = _mark(value_node)
+                mapping[key] = self.build(value_node)
+            return mapping
+        return None
+
+
 def load(text: str) -> Any:
-    """The document (CommentedMap, CommentedSeq or scalar); raises YamlProblem only."""
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
+    """The document (PosMap, PosSeq or scalar); raises YamlProblem only.
+
+    The safe parser composes nodes with their marks; comments are skipped, which makes it much faster than
+    the round-trip loader (see docs/performance.md)."""
+    yaml = YAML(typ="safe", pure=True)
     try:
-        return yaml.load(text)
+        node = yaml.compose(text)
+        if node is None:
+            return None
+        return _Builder(yaml.constructor).build(node)
+    except YamlProblem:
+        raise
     except RecursionError:
         raise YamlProblem("yaml_syntax", {"problem": "nesting too deep"}, (0, 0)) from None
     except Exception as exc:  # ruamel raises many classes; all are reported the same way
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         pos = (int(getattr(mark, "line", 0)), int(getattr(mark, "column", 0))) if mark else (0, 0)
         raw = str(exc)
-        found = _DUPLICATE.search(raw)
-        if found:
-            return_pos = pos
-            raise YamlProblem("duplicate_key", {"key": found.group(1)}, return_pos) from None
-        problem = str(getattr(exc, "problem", "") or "").strip() or raw.splitlines()[0] if raw else ""
+        problem = str(getattr(exc, "problem", "") or "").strip()
+        if not problem:
+            problem = raw.splitlines()[0] if raw else type(exc).__name__
         raise YamlProblem("yaml_syntax", {"problem": problem}, pos) from None
 
 
 def node_pos(node: Any, default: Pos) -> Pos:
     lc = getattr(node, "lc", None)
-    if lc is None or not isinstance(node, CommentedMap | CommentedSeq):
+    if lc is None or not isinstance(node, PosMap | PosSeq):
         return default
     try:
         return (int(lc.line), int(lc.col))
