@@ -49,6 +49,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "versions": "versions",
         "draft": "brouillon",
         "none": "(aucun)",
+        "xlsform_written": "Spécification écrite : {path} (à publier avec « terrain specs publish {path} »)",
+        "xlsform_refused": "Import refusé : {file} ({errors} erreur(s)).",
+        "xlsform_exported": "XLSForm écrit : {path}",
+        "xlsform_kind": "Un {kind} ne s'exporte pas en XLSForm (seuls les questionnaires et journaux).",
+        "output_exists": "{path} existe déjà (utilisez --force pour l'écraser).",
     },
     "en": {
         "migrated": "Database up to date ({url}).",
@@ -69,6 +74,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "versions": "versions",
         "draft": "draft",
         "none": "(none)",
+        "xlsform_written": "Spec written: {path} (publish it with `terrain specs publish {path}`)",
+        "xlsform_refused": "Import refused: {file} ({errors} error(s)).",
+        "xlsform_exported": "XLSForm written: {path}",
+        "xlsform_kind": "A {kind} cannot be exported as an XLSForm (only questionnaires and logs).",
+        "output_exists": "{path} already exists (use --force to overwrite it).",
     },
 }
 
@@ -321,6 +331,85 @@ def specs_show(
                 typer.echo(f"  {_t(language, 'draft')} {draft.content_hash[:12]}")
     except TerrainError as error:
         raise _fail(error, language) from None
+
+
+@specs_app.command("import-xlsform")
+def specs_import_xlsform(
+    workbook: Annotated[Path, typer.Argument(help="Classeur XLSForm (.xlsx)")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="YAML à écrire (défaut : à côté du classeur)"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Écraser le fichier de sortie")] = False,
+    lang: LangOption = None,
+) -> None:
+    """Convertir un XLSForm en spécification YAML et afficher le rapport d'import (sans base de données)."""
+    from terrain.xlsform import import_xlsform, render_message
+
+    language = _lang(lang)
+    target = output or workbook.with_suffix(".yaml")
+    if target.exists() and not force:
+        typer.echo(_t(language, "output_exists", path=target), err=True)
+        raise typer.Exit(1)
+    try:
+        data = workbook.read_bytes()
+    except OSError as exc:
+        typer.echo(_t(language, "failed", file=workbook, message=exc.strerror), err=True)
+        raise typer.Exit(1) from None
+    result = import_xlsform(data, workbook.name)
+    for message in result.report:
+        typer.echo(render_message(message, language), err=not result.ok)
+    if not result.ok or result.yaml_text is None:
+        errors = sum(1 for m in result.report if str(getattr(m.severity, "value", m.severity)) == "error")
+        typer.echo(_t(language, "xlsform_refused", file=workbook, errors=errors), err=True)
+        raise typer.Exit(1)
+    target.write_text(result.yaml_text, encoding="utf-8")
+    typer.echo(_t(language, "xlsform_written", path=target))
+
+
+@specs_app.command("export-xlsform")
+def specs_export_xlsform(
+    spec: Annotated[str, typer.Argument(help="NOM d'une spécification publiée, ou FICHIER.yaml")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Classeur .xlsx à écrire")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Numéro de version (défaut : la dernière)")
+    ] = None,
+    lang: LangOption = None,
+) -> None:
+    """Écrire un questionnaire (publié, ou fichier YAML) au format XLSForm."""
+    from terrain.xlsform import ExportError, export_xlsform
+
+    language = _lang(lang)
+    source = Path(spec)
+    if source.suffix in (".yaml", ".yml") and source.exists():
+        speclang = _speclang()
+        result = speclang.compile_file(source)
+        for issue in result.issues:
+            typer.echo(speclang.render(issue, lang=language), err=True)
+        if not result.ok or result.compiled is None:
+            raise typer.Exit(1)
+        try:
+            data = export_xlsform(result.compiled)
+        except ExportError:
+            typer.echo(_t(language, "xlsform_kind", kind=result.compiled.get("kind")), err=True)
+            raise typer.Exit(1) from None
+    else:
+        from terrain.specs import service
+
+        try:
+            with _session() as session:
+                if version is None:
+                    latest = service.latest_version(
+                        service.get_visible_spec(spec, session=session, actor=SYSTEM), session=session
+                    )
+                    if latest is None or latest.version is None:
+                        raise TerrainError("spec.version_not_found", name=spec, version=1)
+                    version = latest.version
+                _, data = service.export_xlsform(spec, version, session=session, actor=SYSTEM)
+        except TerrainError as error:
+            raise _fail(error, language) from None
+    output.write_bytes(data)
+    typer.echo(_t(language, "xlsform_exported", path=output))
 
 
 # --- users -------------------------------------------------------------------------------------

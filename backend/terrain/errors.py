@@ -110,6 +110,17 @@ CATALOG: dict[str, ErrorDef] = {
         "Une version publiée ne peut pas être modifiée.",
         "A published version cannot be modified.",
     ),
+    # XLSForm
+    "xlsform.invalid": ErrorDef(
+        422,
+        "Le classeur XLSForm {filename} ne peut pas être importé : {count} erreur(s) (voir le rapport).",
+        "The XLSForm workbook {filename} cannot be imported: {count} error(s) (see the report).",
+    ),
+    "xlsform.unsupported_kind": ErrorDef(
+        409,
+        "Un {kind} ne s'exporte pas en XLSForm (seuls les questionnaires et journaux d'observation).",
+        "A {kind} cannot be exported as an XLSForm (only questionnaires and observation logs).",
+    ),
 }
 
 

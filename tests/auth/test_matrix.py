@@ -83,6 +83,11 @@ MATRIX: dict[str, Endpoint] = {
         "/api/v1/specs/{spec}/diff?from=1&to=draft",
         expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(403), "viewer": same(403)},
     ),
+    "specs.xlsform_export": Endpoint(
+        "GET",
+        "/api/v1/specs/{spec}/versions/1/xlsform",
+        expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(403), "viewer": same(403)},
+    ),
     "specs.sites": Endpoint(
         "PUT",
         "/api/v1/specs/{spec}/sites",

@@ -31,6 +31,7 @@ class Action(StrEnum):
     SPEC_READ_DRAFT = "spec.read_draft"  # drafts and YAML sources
     SPEC_WRITE = "spec.write"  # upload a draft, publish, close
     SPEC_DIFF = "spec.diff"
+    SPEC_EXPORT = "spec.export"  # download a version as an XLSForm (an authoring tool, audited)
     SPEC_ASSIGN = "spec.assign"  # assign a spec to a site (checked per site)
     USER_LIST = "user.list"
     USER_MANAGE = "user.manage"  # create users, change role/sites/active
@@ -49,6 +50,7 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.SPEC_READ_DRAFT: {A: Scope.ALL, C: Scope.ALL},
     Action.SPEC_WRITE: {A: Scope.ALL, C: Scope.SITE_OR_UNASSIGNED},
     Action.SPEC_DIFF: {A: Scope.ALL, C: Scope.ALL},
+    Action.SPEC_EXPORT: {A: Scope.ALL, C: Scope.ALL},
     Action.SPEC_ASSIGN: {A: Scope.ALL, C: Scope.SITE},
     Action.USER_LIST: {A: Scope.ALL, C: Scope.SITE},
     Action.USER_MANAGE: {A: Scope.ALL},

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -303,3 +303,74 @@ def diff_spec(
 def assign_sites(name: str, body: SitesIn, principal: CurrentPrincipal, session: SessionDep) -> SitesOut:
     site_ids = service.assign_sites(name, body.sites, session=session, actor=principal)
     return SitesOut(name=name, sites=site_codes(site_ids, session=session))
+
+
+# --- XLSForm -----------------------------------------------------------------------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_WORKBOOK_BYTES = 10 * 1024 * 1024
+
+
+class XlsformImportOut(BaseModel):
+    name: str
+    created: bool
+    draft: VersionSummary
+    report: list[dict[str, Any]] = Field(
+        description="Import report: severity, sheet, row, column, code and message (caller's language)."
+    )
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@router.post(
+    "/import-xlsform",
+    response_model=XlsformImportOut,
+    summary="Importer un XLSForm (.xlsx) comme brouillon",
+    description="Convertit le classeur (feuilles survey, choices, settings) en spécification et l'enregistre "
+    "comme brouillon ; la publication reste une étape explicite. Le rapport liste, avec feuille, ligne et "
+    "colonne, ce que Terrain n'a pas pu reprendre. Un classeur refusé renvoie 422 `xlsform.invalid` avec "
+    "le rapport dans `details.report`.",
+    responses=error_responses(401, 403, 422),
+)
+async def import_xlsform(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    file: UploadFile = File(description="Le classeur XLSForm (.xlsx)"),
+) -> XlsformImportOut:
+    data = await file.read(MAX_WORKBOOK_BYTES + 1)
+    if len(data) > MAX_WORKBOOK_BYTES:
+        raise TerrainError("request.invalid", details={"errors": [{"msg": "workbook larger than 10 MB"}]})
+    result = service.import_xlsform(
+        data,
+        file.filename or "formulaire.xlsx",
+        session=session,
+        actor=principal,
+        lang=caller_language(request, principal),
+    )
+    return XlsformImportOut(
+        name=result.draft.spec.name,
+        created=result.draft.created,
+        draft=VersionSummary.of(result.draft.draft),
+        report=result.report,
+        warnings=result.draft.warnings,
+    )
+
+
+@router.get(
+    "/{name}/versions/{version}/xlsform",
+    summary="Télécharger une version comme XLSForm (.xlsx)",
+    description="Questionnaires et journaux d'observation ; le classeur se convertit avec pyxform (ODK). "
+    "Chaque export est inscrit au journal d'audit.",
+    response_class=Response,
+    responses={
+        200: {"content": {XLSX_TYPE: {}}, "description": "Le classeur XLSForm."},
+        **error_responses(401, 403, 404, 409),
+    },
+)
+def export_xlsform(name: str, version: int, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    filename, data = service.export_xlsform(name, version, session=session, actor=principal)
+    return Response(
+        content=data,
+        media_type=XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

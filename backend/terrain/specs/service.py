@@ -435,3 +435,71 @@ def assign_sites(name: str, codes: Sequence[str], *, session: Session, actor: Pr
         },
     )
     return sorted(wanted)
+
+
+# --- XLSForm -----------------------------------------------------------------------------------
+
+
+def xlsform_report(messages: Sequence[Any], lang: str = "fr") -> list[dict[str, Any]]:
+    """The import report as JSON: one entry per message, with its place in the workbook."""
+    from terrain.xlsform import render_message
+
+    return [
+        {
+            "severity": str(getattr(msg.severity, "value", msg.severity)),
+            "sheet": msg.sheet,
+            "row": msg.row,
+            "column": msg.column,
+            "code": msg.code,
+            "message": render_message(msg, lang),
+        }
+        for msg in messages
+    ]
+
+
+@dataclass
+class XlsformImport:
+    draft: DraftResult
+    report: list[dict[str, Any]]
+
+
+def import_xlsform(
+    data: bytes, filename: str, *, session: Session, actor: Principal, lang: str = "fr"
+) -> XlsformImport:
+    """Convert an uploaded XLSForm and store it as the draft of its spec (publication stays explicit)."""
+    from terrain.xlsform import import_xlsform as convert
+
+    if not authz.can_attempt(actor, Action.SPEC_WRITE):
+        raise TerrainError("auth.forbidden", details={"action": Action.SPEC_WRITE.value})
+    result = convert(data, filename)
+    report = xlsform_report(result.report, lang)
+    if not result.ok or result.yaml_text is None:
+        errors = [entry for entry in report if entry["severity"] == "error"]
+        raise TerrainError(
+            "xlsform.invalid", filename=filename, count=len(errors), details={"report": report}
+        )
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "xlsform"
+    draft = save_draft(result.yaml_text, session=session, actor=actor, filename=f"{stem}.yaml", lang=lang)
+    return XlsformImport(draft=draft, report=report)
+
+
+def export_xlsform(name: str, number: int, *, session: Session, actor: Principal) -> tuple[str, bytes]:
+    """A published (or closed) version as an XLSForm workbook: (file name, .xlsx bytes). Audited."""
+    from terrain.xlsform import ExportError
+    from terrain.xlsform import export_xlsform as convert
+
+    authz.require(actor, Action.SPEC_EXPORT)
+    spec, row = get_version(name, number, session=session, actor=actor)
+    try:
+        data = convert(row.compiled, version=str(number))
+    except ExportError as error:
+        raise TerrainError("xlsform.unsupported_kind", kind=spec.kind) from error
+    audit.record(
+        "spec.exported",
+        session=session,
+        actor_user_id=actor.id,
+        target_type="spec",
+        target_id=spec.name,
+        details={"version": number, "format": "xlsform"},
+    )
+    return f"{spec.name}-v{number}.xlsx", data
