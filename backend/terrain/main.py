@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 
 from terrain import __version__
 from terrain.audit.router import router as audit_router
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
-        docs_url="/api/docs",
+        docs_url="/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -69,6 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             allow_credentials=False,
         )
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        # Until the PWA is served here, the API documentation is the front page.
+        return RedirectResponse("/docs")
+
     for router in (health_router, auth_router, users_router, sites_router, specs_router, audit_router):
         app.include_router(router)
     return app
