@@ -125,3 +125,20 @@ def test_imported_yaml_is_the_document() -> None:
     result = import_xlsform(form([["type", "name", "label"], ["integer", "age", "Âge"]]), "f.xlsx")
     assert result.yaml_text is not None
     assert YAML(typ="safe").load(result.yaml_text) == result.document
+
+
+def test_metadata_kept_but_never_personal_device_data() -> None:
+    data = form(
+        [
+            ["type", "name", "label"],
+            ["start", "start", ""],
+            ["deviceid", "deviceid", ""],
+            ["phonenumber", "phonenumber", ""],
+            ["integer", "age", "Âge"],
+        ]
+    )
+    result = import_xlsform(data, "meta.xlsx")
+    assert result.ok and result.compiled is not None
+    assert result.compiled["metadata"] == ["start", "deviceid"]
+    refused = one(result, "xlsform.metadata_not_collected")
+    assert (refused.severity, refused.row, refused.params["type"]) == ("warning", 4, "phonenumber")

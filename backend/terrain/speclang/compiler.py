@@ -107,7 +107,7 @@ ALL_ITEM_KEYS = frozenset().union(*_ALLOWED.values())
 
 TOP_KEYS: dict[str, frozenset[str]] = {
     "questionnaire": frozenset(
-        {"spec", "kind", "name", "title", "description", "languages", "choice_lists", "items"}
+        {"spec", "kind", "name", "title", "description", "languages", "choice_lists", "items", "metadata"}
     ),
     "interview_guide": frozenset(
         {
@@ -119,6 +119,7 @@ TOP_KEYS: dict[str, frozenset[str]] = {
             "languages",
             "choice_lists",
             "items",
+            "metadata",
             "audiences",
             "introduction",
             "consent",
@@ -126,10 +127,24 @@ TOP_KEYS: dict[str, frozenset[str]] = {
         }
     ),
     "observation_log": frozenset(
-        {"spec", "kind", "name", "title", "description", "languages", "choice_lists", "items", "entry_title"}
+        {
+            "spec",
+            "kind",
+            "name",
+            "title",
+            "description",
+            "languages",
+            "choice_lists",
+            "items",
+            "metadata",
+            "entry_title",
+        }
     ),
 }
 ALL_TOP_KEYS = frozenset().union(*TOP_KEYS.values())
+# Response metadata a spec may ask the device to record (XLSForm's metadata types of the same names).
+# Phone number, SIM serial and subscriber ids are deliberately absent: personal data Terrain never collects.
+METADATA = ("start", "end", "today", "deviceid", "username")
 THEME_KEYS = frozenset(
     {
         "name",
@@ -583,6 +598,7 @@ class Compiler:
         elif self.kind == "observation_log":
             extra["entry_title"] = self.label(doc, "entry_title", "entry_title")
 
+        metadata = self.parse_metadata(doc)
         order = self.resolve()
         self.check_texts()
         if any(i.severity == "error" for i in self.issues):
@@ -602,9 +618,35 @@ class Compiler:
             "items": items,
             "fields": {n: f.to_json() for n, f in self.fields.items()},
             "calculation_order": order,
+            "metadata": metadata,
         }
         compiled.update(extra)
         return compiled
+
+    def parse_metadata(self, doc: PosMap) -> list[str]:
+        value = doc.get("metadata")
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.wrong_type(doc, "metadata", "metadata", "list")
+            return []
+        out: list[str] = []
+        for i, name in enumerate(value):
+            pos = item_pos(value, i, value_pos(doc, "metadata", (0, 0)))
+            if not isinstance(name, str) or name not in METADATA:
+                self.issue(
+                    pos,
+                    f"metadata[{i}]",
+                    "unknown_metadata",
+                    name=str(name),
+                    allowed=", ".join(METADATA),
+                    suggestion=_suggest(str(name), METADATA),
+                )
+            elif name in out:
+                self.issue(pos, f"metadata[{i}]", "duplicate_metadata", "warning", name=name)
+            else:
+                out.append(name)
+        return out
 
     def parse_languages(self, doc: PosMap) -> list[str]:
         value = doc.get("languages")

@@ -266,6 +266,8 @@ def export_xlsform(compiled: dict[str, Any], *, version: str | None = None) -> b
     if kind not in EXPORTABLE_KINDS:
         raise ExportError("xlsform.unsupported_kind", {"kind": kind})
     exporter = _Exporter(compiled)
+    # Metadata first, as XLSForm authors write them (type and name are the same word).
+    exporter.rows.extend({"type": meta, "name": meta} for meta in compiled.get("metadata") or [])
     exporter.items(compiled.get("items") or [])
 
     import openpyxl  # deferred: slow import, only needed here

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from terrain.expressions import ExpressionError, parse
+from terrain.speclang.compiler import METADATA as COLLECTED_METADATA
 
 from .languages import language_code
 from .messages import ImportMessage, Severity
@@ -562,9 +563,13 @@ class _Importer:
             return
         meta = METADATA_TYPES.get(low)
         if meta is not None:
-            if meta not in self.metadata:
+            if meta not in COLLECTED_METADATA:
+                # Personal data about the device's owner (phone number, SIM...): never collected.
+                code = "xlsform.metadata_not_collected"
+                self.add("warning", survey.title, row.number, "type", code, type=meta)
+            elif meta not in self.metadata:
                 self.metadata.append(meta)
-            self.add("info", survey.title, row.number, "type", "xlsform.metadata", type=meta)
+                self.add("info", survey.title, row.number, "type", "xlsform.metadata", type=meta)
             name = self._name(survey, row)
             if name:
                 self.metadata_names.add(name)
