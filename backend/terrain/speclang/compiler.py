@@ -623,6 +623,21 @@ class Compiler:
         compiled.update(extra)
         return compiled
 
+    def named_entry(self, entry: Any, pos: Pos, path: str, pattern: re.Pattern[str]) -> str | None:
+        """One `{name, label}` entry (matrix row, audience): its name when the entry is well formed."""
+        if not isinstance(entry, dict):
+            self.issue(pos, path, "wrong_type", expected="mapping", found=_kind_of(entry))
+            return None
+        self.check_keys(entry, frozenset({"name", "label"}), path)
+        name = entry.get("name")
+        if isinstance(name, str) and pattern.match(name):
+            return name
+        if name is None:
+            self.issue(pos, path, "missing_key", key="name")
+        else:
+            self.issue(value_pos(entry, "name", pos), f"{path}.name", "invalid_item_name", name=str(name))
+        return None
+
     def parse_metadata(self, doc: PosMap) -> list[str]:
         value = doc.get("metadata")
         if value is None:
@@ -1000,18 +1015,8 @@ class Compiler:
         for i, row in enumerate(rows):
             rpos = item_pos(rows, i, pos)
             rpath = f"{path}.rows[{i}]"
-            if not isinstance(row, dict):
-                self.issue(rpos, rpath, "wrong_type", expected="mapping", found=_kind_of(row))
-                continue
-            self.check_keys(row, frozenset({"name", "label"}), rpath)
-            rname = row.get("name")
-            if not isinstance(rname, str) or not ITEM_NAME.match(rname):
-                if rname is None:
-                    self.issue(rpos, rpath, "missing_key", key="name")
-                else:
-                    self.issue(
-                        value_pos(row, "name", rpos), f"{rpath}.name", "invalid_item_name", name=str(rname)
-                    )
+            rname = self.named_entry(row, rpos, rpath, ITEM_NAME)
+            if rname is None:
                 continue
             label = self.label(row, "label", f"{rpath}.label", scope.repeats, required=True, owner_pos=rpos)
             if self.declare(rname, value_pos(row, "name", rpos), f"{rpath}.name"):
@@ -1093,18 +1098,8 @@ class Compiler:
         for i, entry in enumerate(raw or []):
             apos = item_pos(raw, i, origin)
             apath = f"audiences[{i}]"
-            if not isinstance(entry, dict):
-                self.issue(apos, apath, "wrong_type", expected="mapping", found=_kind_of(entry))
-                continue
-            self.check_keys(entry, frozenset({"name", "label"}), apath)
-            aname = entry.get("name")
-            if not isinstance(aname, str) or not THEME_NAME.match(aname):
-                if aname is None:
-                    self.issue(apos, apath, "missing_key", key="name")
-                else:
-                    self.issue(
-                        value_pos(entry, "name", apos), f"{apath}.name", "invalid_item_name", name=str(aname)
-                    )
+            aname = self.named_entry(entry, apos, apath, THEME_NAME)
+            if aname is None:
                 continue
             if aname in self.audience_names:
                 self.issue(value_pos(entry, "name", apos), f"{apath}.name", "duplicate_audience", name=aname)
