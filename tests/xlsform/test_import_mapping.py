@@ -142,3 +142,24 @@ def test_metadata_kept_but_never_personal_device_data() -> None:
     assert result.compiled["metadata"] == ["start", "deviceid"]
     refused = one(result, "xlsform.metadata_not_collected")
     assert (refused.severity, refused.row, refused.params["type"]) == ("warning", 4, "phonenumber")
+
+
+def test_scores_on_choice_codes_keep_their_logic() -> None:
+    from terrain.expressions import EvalContext, evaluate
+
+    data = form(
+        [
+            ["type", "name", "label", "calculation"],
+            ["select_one note", "q1", "Q1", ""],
+            ["select_one note", "q2", "Q2", ""],
+            ["calculate", "score", "", "${q1} + ${q2} * 2"],
+        ],
+        [["list_name", "name", "label"], ["note", "1", "Un"], ["note", "2", "Deux"]],
+    )
+    result = import_xlsform(data, "score.xlsx")
+    assert result.ok and result.compiled is not None, rendered(result)
+    info = one(result, "xlsform.number_conversion")
+    assert (info.row, info.column) == (4, "calculation")
+    score = next(i for i in result.compiled["items"] if i["name"] == "score")
+    assert score["calculation"]["src"] == "number(${q1}) + number(${q2}) * 2"
+    assert evaluate(score["calculation"]["ast"], EvalContext(answers={"q1": "1", "q2": "2"})) == 5

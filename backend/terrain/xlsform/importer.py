@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from terrain.expressions import ExpressionError, parse
+from terrain.expressions import ExpressionError, parse, to_source
 from terrain.speclang.compiler import METADATA as COLLECTED_METADATA
 
 from .languages import language_code
@@ -237,6 +237,7 @@ class _Importer:
         self.lists_yes_no: set[str] = set()
         self.lists_derived: set[str] = set()
         self.metadata: list[str] = []
+        self.choice_names: set[str] = set()
         self.foreign = True  # False when the workbook was written by Terrain's exporter
         self.reported_columns: set[tuple[str, str]] = set()
         self.referenced: set[str] = set()
@@ -458,6 +459,13 @@ class _Importer:
                 )
                 self.renames[raw] = new
             taken.add(new)
+        # Single-choice questions: XLSForm scores add their (numeric) codes, `${q1} + ${q2}`, which
+        # Terrain's checker refuses for text; those operands are wrapped in number() at import.
+        self.choice_names = {
+            self.renames.get(row.get("name"), row.get("name"))
+            for row in survey.rows
+            if row.get("type").lower().replace("_", " ").startswith("select one ")
+        }
         # Names other rows refer to: an unsupported question that is referenced becomes a text question,
         # so the expressions that use it still compile.
         for row in survey.rows:
@@ -908,7 +916,7 @@ class _Importer:
         if text.strip().lower() in ("true", "false"):  # a boolean cell where an expression is expected
             text = f"{text.strip().lower()}()"
         try:
-            parse(text)
+            tree = parse(text)
         except ExpressionError as exc:
             name = str(exc.params.get("name", ""))
             unsupported = (
@@ -926,6 +934,10 @@ class _Importer:
                 offset=exc.offset,
             )
             return None
+        converted = _numbers_for_choices(tree, self.choice_names)
+        if converted != tree:
+            text = to_source(converted)
+            self.add("info", survey.title, row.number, column, "xlsform.number_conversion", expression=text)
         return text
 
     def _expr_prop(self, item: dict[str, Any], key: str, survey: Sheet, row: Row, column: str) -> None:
@@ -1192,6 +1204,25 @@ def _walk(items: list[dict[str, Any]]) -> Any:
     for item in items:
         yield item
         yield from _walk(item.get("items") or [])
+
+
+ARITHMETIC = ("+", "-", "*", "div", "mod")
+
+
+def _numbers_for_choices(node: Any, choices: set[str]) -> Any:
+    """The tree with number() around single-choice references used as arithmetic operands."""
+    if isinstance(node, list):
+        return [_numbers_for_choices(n, choices) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _numbers_for_choices(v, choices) for k, v in node.items()}
+    operands = ("l", "r") if out.get("t") == "bin" and out.get("op") in ARITHMETIC else ("e",)
+    if out.get("t") in ("bin", "neg"):
+        for key in operands:
+            child = out.get(key)
+            if isinstance(child, dict) and child.get("t") == "ref" and child.get("n") in choices:
+                out[key] = {"t": "call", "f": "number", "a": [child]}
+    return out
 
 
 def _compiler_accepts(key: str, kind: str) -> bool:
