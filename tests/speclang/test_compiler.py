@@ -238,3 +238,18 @@ def test_expression_column_points_into_yaml_line() -> None:
     line = text.splitlines()[issue.line - 1]
     assert line[issue.col - 1 :].startswith("${b}")
     assert render(issue, "en") == f"x.yaml:6:{issue.col}: items.a.relevant: unknown reference ${{b}}"
+
+
+def test_issues_come_in_file_order() -> None:
+    text = (
+        "spec: 1\nkind: questionnaire\nname: essai\ntitle: Essai\nitems:\n"
+        "  - {name: a, type: integer, label: A, relevant: '${inconnu} > 1'}\n"
+        "  - {name: b, type: integr, label: B}\n"
+        "  - {name: c, type: integer, label: C, constraint: '${autre} > 1'}\n"
+    )
+    result = compile_text(text, "ordre.yaml")
+    assert [(i.line, i.code) for i in result.errors] == [
+        (6, "unknown_reference"),
+        (7, "unknown_type"),
+        (8, "unknown_reference"),
+    ]

@@ -1380,7 +1380,10 @@ def compile_text(text: str, filename: str = "<spec>") -> CompileResult:
         text = str(text)
     compiler = Compiler(text, filename)
     try:
-        return compiler.run()
+        result = compiler.run()
+        # In file order, as a coordinator reads the file (sorted() is stable for issues at one place).
+        result.issues.sort(key=lambda issue: (issue.line, issue.col))
+        return result
     except RecursionError:
         compiler.issue((0, 0), "", "too_deep", max=MAX_NESTING)
     except Exception as exc:  # last resort: a compiler bug is reported as an issue, never a stack trace
