@@ -105,41 +105,14 @@ for _t in ITEM_TYPES:
     _ALLOWED[_t] = frozenset(keys)
 ALL_ITEM_KEYS = frozenset().union(*_ALLOWED.values())
 
+# Keys every kind shares, then each kind's own.
+COMMON_TOP_KEYS = frozenset(
+    {"spec", "kind", "name", "title", "description", "languages", "choice_lists", "items", "metadata"}
+)
 TOP_KEYS: dict[str, frozenset[str]] = {
-    "questionnaire": frozenset(
-        {"spec", "kind", "name", "title", "description", "languages", "choice_lists", "items", "metadata"}
-    ),
-    "interview_guide": frozenset(
-        {
-            "spec",
-            "kind",
-            "name",
-            "title",
-            "description",
-            "languages",
-            "choice_lists",
-            "items",
-            "metadata",
-            "audiences",
-            "introduction",
-            "consent",
-            "themes",
-        }
-    ),
-    "observation_log": frozenset(
-        {
-            "spec",
-            "kind",
-            "name",
-            "title",
-            "description",
-            "languages",
-            "choice_lists",
-            "items",
-            "metadata",
-            "entry_title",
-        }
-    ),
+    "questionnaire": COMMON_TOP_KEYS,
+    "interview_guide": COMMON_TOP_KEYS | {"audiences", "introduction", "consent", "themes"},
+    "observation_log": COMMON_TOP_KEYS | {"entry_title"},
 }
 ALL_TOP_KEYS = frozenset().union(*TOP_KEYS.values())
 # Response metadata a spec may ask the device to record (XLSForm's metadata types of the same names).

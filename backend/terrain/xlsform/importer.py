@@ -1167,7 +1167,7 @@ class _Importer:
             entry.setdefault("fr", settings["terrain_entry_title"])
         if kind == "observation_log" and entry:
             doc["entry_title"] = entry["fr"] if set(entry) == {"fr"} else entry
-        if self.metadata and _compiler_accepts("metadata", kind):
+        if self.metadata:
             doc["metadata"] = list(self.metadata)
         lists = {
             name: choices
@@ -1223,14 +1223,6 @@ def _numbers_for_choices(node: Any, choices: set[str]) -> Any:
             if isinstance(child, dict) and child.get("t") == "ref" and child.get("n") in choices:
                 out[key] = {"t": "call", "f": "number", "a": [child]}
     return out
-
-
-def _compiler_accepts(key: str, kind: str) -> bool:
-    try:
-        from terrain.speclang.compiler import TOP_KEYS
-    except ImportError:
-        return True
-    return key in TOP_KEYS.get(kind, frozenset())
 
 
 def _strip_token(appearance: str | None, token: str) -> str | None:
