@@ -38,8 +38,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unchanged": "{name} : inchangé (version {version})",
         "publish_summary": "{published} publiée(s), {unchanged} inchangée(s), {failed} en échec.",
         "failed": "{file} : {message}",
-        "breaking": "Changement incompatible.",
+        "breaking": (
+            "Changement incompatible : {breaking} sur {total} changement(s) ; "
+            "la publication de cette version serait refusée (lignes ✗)."
+        ),
+        "compatible": "{total} changement(s), tous compatibles.",
         "no_change": "Aucune différence.",
+        "diff_header": "{name} : {old} → {new}",
+        "version": "version {version}",
+        "mark_breaking": "✗ incompatible : {text}",
+        "mark_added": "+ {text}",
+        "mark_removed": "- {text}",
+        "mark_changed": "~ {text}",
+        "closed": (
+            "{name} : version {version} close ; elle ne reçoit plus de nouvelles réponses "
+            "mais reste consultable."
+        ),
+        "already_closed": "{name} : la version {version} est déjà close.",
+        "known_versions": "Versions de {name} : {versions}",
         "user_created": "Utilisateur créé : {email} (n° {id}, rôle {role})",
         "admin_exists": "Un administrateur existe déjà : {email}",
         "admin_created": "Administrateur créé : {email}",
@@ -63,8 +79,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unchanged": "{name}: unchanged (version {version})",
         "publish_summary": "{published} published, {unchanged} unchanged, {failed} failed.",
         "failed": "{file}: {message}",
-        "breaking": "Breaking change.",
+        "breaking": (
+            "Breaking change: {breaking} of {total} change(s); publishing this version would be refused "
+            "(✗ lines)."
+        ),
+        "compatible": "{total} change(s), all compatible.",
         "no_change": "No difference.",
+        "diff_header": "{name}: {old} → {new}",
+        "version": "version {version}",
+        "mark_breaking": "✗ breaking: {text}",
+        "mark_added": "+ {text}",
+        "mark_removed": "- {text}",
+        "mark_changed": "~ {text}",
+        "closed": "{name}: version {version} closed; it takes no new responses but stays readable.",
+        "already_closed": "{name}: version {version} is already closed.",
+        "known_versions": "Versions of {name}: {versions}",
         "user_created": "User created: {email} (id {id}, role {role})",
         "admin_exists": "An administrator already exists: {email}",
         "admin_created": "Administrator created: {email}",
@@ -233,7 +262,11 @@ def specs_publish(
                     name, number = outcome.spec.name, outcome.version.version
             except TerrainError as error:
                 typer.echo(_t(language, "failed", file=path, message=error.message(language)), err=True)
-                if error.details and not quiet:
+                if error.details.get("breaking"):
+                    # Sentences naming each refused change (already in ``language``), not the raw diff.
+                    for entry in error.details["breaking"]:
+                        typer.echo("  " + _t(language, "mark_breaking", text=entry["message"]), err=True)
+                elif error.details and not quiet:
                     typer.echo(json.dumps(error.details, ensure_ascii=False, indent=2, default=str), err=True)
                 failed += 1
                 continue
@@ -251,13 +284,35 @@ def specs_publish(
         raise typer.Exit(1)
 
 
-def _print_diff(data: dict[str, Any], breaking: bool, empty: bool, language: str) -> None:
-    if empty:
+def _version_label(ref: Any, language: str) -> str:
+    return _t(language, "draft") if ref == "draft" else _t(language, "version", version=ref)
+
+
+def _print_diff(difference: dict[str, Any], language: str, header: dict[str, Any] | None = None) -> None:
+    """One sentence per change (``difference`` is ``SpecDiff.to_dict()``), breaking ones marked ✗."""
+    if header is not None:
+        typer.echo(
+            _t(
+                language,
+                "diff_header",
+                name=header["name"],
+                old=_version_label(header["from"], language),
+                new=_version_label(header["to"], language),
+            )
+        )
+    if difference.get("is_empty"):
         typer.echo(_t(language, "no_change"))
         return
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    described = _speclang().describe_diff(difference, language)
+    for change, text in described:
+        mark = "mark_breaking" if change.breaking else f"mark_{change.op}"
+        typer.echo("  " + _t(language, mark, text=text))
+    total = len(described)
+    breaking = sum(1 for change, _ in described if change.breaking)
     if breaking:
-        typer.echo(_t(language, "breaking"))
+        typer.echo(_t(language, "breaking", breaking=breaking, total=total))
+    else:
+        typer.echo(_t(language, "compatible", total=total))
 
 
 @specs_app.command("diff")
@@ -266,9 +321,11 @@ def specs_diff(
     second: Annotated[str | None, typer.Argument(help="NOUVEAU.yaml (avec ANCIEN.yaml)")] = None,
     from_: Annotated[str | None, typer.Option("--from", help="Version de départ (ou draft)")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Version d'arrivée (ou draft)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON brute (pour les scripts)")] = False,
     lang: LangOption = None,
 ) -> None:
-    """Différences entre deux versions publiées d'une spécification, ou entre deux fichiers YAML."""
+    """Différences entre deux versions publiées d'une spécification, ou entre deux fichiers YAML : une
+    phrase par changement, les changements incompatibles marqués ✗ (--json : le diff brut)."""
     speclang = _speclang()
     language = _lang(lang)
     if second is not None:
@@ -281,7 +338,10 @@ def specs_diff(
                 raise typer.Exit(1)
             compiled.append(result.compiled)
         difference = speclang.diff(compiled[0], compiled[1])
-        _print_diff(difference.to_dict(), bool(difference.breaking), bool(difference.is_empty), language)
+        if as_json:
+            typer.echo(json.dumps(difference.to_dict(), ensure_ascii=False, indent=2, default=str))
+        else:
+            _print_diff(difference.to_dict(), language)
         return
     from terrain.specs import service
 
@@ -290,7 +350,51 @@ def specs_diff(
             data = service.diff_versions(first, session=session, actor=SYSTEM, from_ref=from_, to_ref=to)
     except TerrainError as error:
         raise _fail(error, language) from None
-    _print_diff(data, data["breaking"], data["is_empty"], language)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_diff(data["diff"], language, header=data)
+
+
+@specs_app.command("close")
+def specs_close(
+    name: Annotated[str, typer.Argument(help="Nom de la spécification")],
+    version: Annotated[int, typer.Argument(help="Numéro de la version à clore")],
+    lang: LangOption = None,
+) -> None:
+    """Clore une version publiée : plus de nouvelles réponses, mais elle reste consultable."""
+    from terrain.specs import service
+    from terrain.specs.models import VersionStatus
+
+    language = _lang(lang)
+    try:
+        with _session() as session:
+            service.close_version(name, version, session=session, actor=SYSTEM)
+    except TerrainError as error:
+        if error.code == "spec.version_not_published" and error.params.get("status") == VersionStatus.closed:
+            typer.echo(_t(language, "already_closed", name=name, version=version))
+            return
+        if error.code == "spec.version_not_found":
+            typer.echo(error.message(language), err=True)
+            _echo_known_versions(name, language)
+            raise typer.Exit(1) from None
+        raise _fail(error, language) from None
+    typer.echo(_t(language, "closed", name=name, version=version))
+
+
+def _echo_known_versions(name: str, language: str) -> None:
+    """The versions of ``name`` with their status, to help after a wrong version number."""
+    from terrain.specs import service
+
+    try:
+        with _session() as session:
+            rows = service.versions(
+                service.get_visible_spec(name, session=session, actor=SYSTEM), session=session
+            )
+            listed = ", ".join(f"v{row.version} [{row.status}]" for row in rows)
+    except TerrainError:
+        return
+    typer.echo(_t(language, "known_versions", name=name, versions=listed or _t(language, "none")), err=True)
 
 
 @specs_app.command("show")

@@ -37,6 +37,21 @@ CATALOG: dict[str, ErrorDef] = {
     "http.not_found": ErrorDef(404, "Ressource introuvable.", "Resource not found."),
     "http.method_not_allowed": ErrorDef(405, "Méthode non autorisée.", "Method not allowed."),
     "http.error": ErrorDef(400, "Requête refusée.", "Request refused."),
+    "request.malformed": ErrorDef(
+        400,
+        "Le corps de la requête est illisible (encodage UTF-8 ou format incorrect).",
+        "The request body cannot be read (not UTF-8 or not in the expected format).",
+    ),
+    "request.too_large": ErrorDef(
+        413,
+        "La requête dépasse la taille maximale autorisée ({limit_mb} Mo) : envoyez un fichier plus petit.",
+        "The request is larger than the allowed maximum ({limit_mb} MB): send a smaller file.",
+    ),
+    "request.too_deep": ErrorDef(
+        400,
+        "Le JSON envoyé est imbriqué sur {depth} niveaux ; le maximum est {max_depth}.",
+        "The JSON sent is nested {depth} levels deep; the maximum is {max_depth}.",
+    ),
     "internal.error": ErrorDef(500, "Erreur interne du serveur.", "Internal server error."),
     # authentication
     "auth.not_authenticated": ErrorDef(401, "Authentification requise.", "Authentication required."),
@@ -49,7 +64,17 @@ CATALOG: dict[str, ErrorDef] = {
         "Trop de tentatives de connexion. Réessayez dans {retry_after} secondes.",
         "Too many login attempts. Try again in {retry_after} seconds.",
     ),
+    "auth.busy": ErrorDef(
+        503,
+        "Le serveur traite trop de connexions à la fois. Réessayez dans {retry_after} secondes.",
+        "The server is handling too many logins at once. Try again in {retry_after} seconds.",
+    ),
     "auth.forbidden": ErrorDef(403, "Action non autorisée.", "Action not allowed."),
+    "auth.interactive_login_required": ErrorDef(
+        403,
+        "Un jeton d'appareil ne peut pas créer d'autre jeton : connectez-vous avec votre mot de passe.",
+        "A device token cannot create other tokens: log in with your password.",
+    ),
     "auth.device_token_not_found": ErrorDef(404, "Jeton d'appareil introuvable.", "Device token not found."),
     # users
     "user.not_found": ErrorDef(404, "Utilisateur introuvable.", "User not found."),
@@ -97,8 +122,15 @@ CATALOG: dict[str, ErrorDef] = {
     ),
     "spec.breaking_change": ErrorDef(
         409,
-        "La nouvelle version de {name} casse la compatibilité avec la version {version}.",
-        "The new version of {name} breaks compatibility with version {version}.",
+        "La nouvelle version de {name} casse la compatibilité avec la version {version} : {items}. "
+        "Chaque changement refusé est expliqué, avec quoi faire à la place, dans details.breaking.",
+        "The new version of {name} breaks compatibility with version {version}: {items}. "
+        "Each refused change is explained, with what to do instead, in details.breaking.",
+    ),
+    "spec.draft_exists": ErrorDef(
+        409,
+        "Un brouillon de {name} existe déjà : renvoyez avec « replace » pour le remplacer.",
+        "A draft of {name} already exists: send again with “replace” to overwrite it.",
     ),
     "spec.version_not_published": ErrorDef(
         409,
@@ -174,13 +206,16 @@ class ErrorResponse(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Requête refusée / bad request",
+    400: "Corps illisible ou JSON trop imbriqué / unreadable body or JSON nested too deeply "
+    "(`request.malformed`, `request.too_deep`)",
     401: "Non authentifié / not authenticated (`auth.not_authenticated`, `auth.invalid_token`)",
     403: "Interdit pour ce rôle ou ce site / forbidden for this role or site (`auth.forbidden`)",
     404: "Introuvable ou non visible / not found or not visible",
     409: "Conflit / conflict",
     422: "Données invalides / invalid data (`request.invalid`, `spec.invalid`, …)",
+    413: "Corps trop volumineux / body too large (`request.too_large`, limite dans le message)",
     429: "Trop de tentatives / rate limited (`auth.rate_limited`)",
+    503: "Serveur occupé, réessayer après `Retry-After` / busy, retry after `Retry-After` (`auth.busy`)",
 }
 
 
@@ -212,6 +247,11 @@ def request_language(request: Request) -> str:
     return best_lang
 
 
+def _megabytes(size: int) -> str:
+    value = size / (1024 * 1024)
+    return f"{value:.0f}" if value >= 10 or value.is_integer() else f"{value:.1f}"
+
+
 def _to_terrain_error(exc: Exception) -> TerrainError:
     if isinstance(exc, TerrainError):
         return exc
@@ -226,6 +266,23 @@ def _to_terrain_error(exc: Exception) -> TerrainError:
         ]
         return TerrainError("request.invalid", details={"errors": errors})
     if isinstance(exc, StarletteHTTPException):
+        from terrain.limits import MAX_JSON_DEPTH, BodyTooLarge, JsonTooDeep
+
+        if isinstance(exc, BodyTooLarge):
+            return TerrainError(
+                "request.too_large",
+                limit_mb=_megabytes(exc.limit),
+                details={"limit_bytes": exc.limit},
+            )
+        if isinstance(exc, JsonTooDeep):
+            return TerrainError(
+                "request.too_deep",
+                depth=exc.depth,
+                max_depth=MAX_JSON_DEPTH,
+                details={"max_depth": MAX_JSON_DEPTH},
+            )
+        if exc.status_code == 400:  # FastAPI: a body it could not decode (not UTF-8, broken multipart)
+            return TerrainError("request.malformed")
         if exc.status_code == 404:
             return TerrainError("http.not_found")
         if exc.status_code == 405:

@@ -9,11 +9,12 @@ from fastapi.responses import RedirectResponse
 from terrain import __version__
 from terrain.audit.router import router as audit_router
 from terrain.auth.router import router as auth_router
-from terrain.auth.service import LoginRateLimiter
+from terrain.auth.service import HashGate, LoginRateLimiter
 from terrain.config import Settings, get_settings
 from terrain.db import engine_from_settings
-from terrain.errors import install_error_handler
+from terrain.errors import ErrorResponse, error_responses, install_error_handler
 from terrain.health.router import router as health_router
+from terrain.limits import BodyLimitMiddleware
 from terrain.sites.router import router as sites_router
 from terrain.specs.router import router as specs_router
 from terrain.users.router import router as users_router
@@ -60,8 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine_from_settings(settings)
-    app.state.login_limiter = LoginRateLimiter(settings.login_max_failures, settings.login_window_seconds)
+    app.state.login_limiter = LoginRateLimiter(
+        settings.login_max_failures,
+        settings.login_window_seconds,
+        max_per_address=settings.login_max_failures_per_address,
+    )
+    app.state.hash_gate = HashGate(settings.password_hash_concurrency, settings.password_hash_wait_seconds)
     install_error_handler(app)
+    app.add_middleware(BodyLimitMiddleware, default_max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -78,4 +85,53 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (health_router, auth_router, users_router, sites_router, specs_router, audit_router):
         app.include_router(router)
+    _document_edge_errors(app)
     return app
+
+
+def _document_edge_errors(app: FastAPI) -> None:
+    """Statuses the edge can return for any operation with a body (413 over the size limit, 400 for a
+    body that is not UTF-8 or nested too deeply) or with parameters (422), written into the OpenAPI
+    once here rather than on every route."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        extra = error_responses(400, 413)
+        error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    for status, entry in extra.items():
+                        responses.setdefault(
+                            str(status),
+                            {
+                                "description": entry["description"],
+                                "content": {"application/json": {"schema": error_ref}},
+                            },
+                        )
+                if operation.get("parameters") or "requestBody" in operation:
+                    validation = responses.get("422")
+                    if validation is None or "HTTPValidationError" in str(validation):
+                        responses["422"] = {
+                            "description": error_responses(422)[422]["description"],
+                            "content": {"application/json": {"schema": error_ref}},
+                        }
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        assert ErrorResponse.__name__ in components  # routes document it through error_responses()
+        for name in ("HTTPValidationError", "ValidationError"):
+            if name in components and name not in str(schema.get("paths")):
+                del components[name]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

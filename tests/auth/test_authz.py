@@ -37,8 +37,12 @@ def test_site_scope() -> None:
 def test_coordinator_writes_unassigned_or_own_specs() -> None:
     coordinator = principal(Role.coordinator, 1)
     assert authz.allowed(coordinator, Action.SPEC_WRITE, [])
-    assert authz.allowed(coordinator, Action.SPEC_WRITE, [1, 3])
+    assert authz.allowed(coordinator, Action.SPEC_WRITE, [1])
+    # A spec shared with a site that is not theirs: its field workers would be affected.
+    assert not authz.allowed(coordinator, Action.SPEC_WRITE, [1, 3])
     assert not authz.allowed(coordinator, Action.SPEC_WRITE, [3])
+    assert not authz.allowed(coordinator, Action.SPEC_ASSIGN, [1, 3])
+    assert authz.allowed(coordinator, Action.SPEC_ASSIGN, [])
     assert not authz.allowed(coordinator, Action.USER_MANAGE)
 
 

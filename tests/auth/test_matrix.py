@@ -4,6 +4,9 @@ World of every cell: sites ``own`` and ``other``; a coordinator, a fieldworker a
 ``own``; an admin (no site). Spec ``spec_own`` (assigned to ``own``) and ``spec_other`` (assigned to
 ``other``) each have a published version 1 and a compatible draft. ``{target_user}`` is a fieldworker of
 the site; ``{token_id}`` is a device token of the caller (own) or of another user (other).
+
+Every operation of the OpenAPI must have a row (``test_every_operation_has_a_row``): a new endpoint
+cannot ship without its authorization decided here.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import SPEC_ESSAI, SPEC_ESSAI_V2, World, spec_named
+from conftest import SPEC_ESSAI, SPEC_ESSAI_V2, TEST_PASSWORD, World, spec_named
 from terrain.auth.service import SYSTEM, Principal, create_device_token, principal_for
+from terrain.speclang import compile_text
 from terrain.specs import service as specs
 from terrain.users.models import User
+from terrain.xlsform import export_xlsform
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ROLES = ("admin", "coordinator", "fieldworker", "viewer")
 OK = 200
@@ -31,6 +38,10 @@ class Endpoint:
     # role -> (status on own site, status on other site); "anonymous" is implied 401 unless given.
     expect: dict[str, tuple[int, int]] | None = None
     anonymous: int = 401
+    # multipart upload: the spec ``{spec}`` as an XLSForm workbook, plus these form fields
+    xlsform: dict[str, str] | None = None
+    # the OpenAPI operation this row covers, when the path above carries a query string
+    operation: str | None = None
 
 
 def same(status: int) -> tuple[int, int]:
@@ -127,8 +138,33 @@ MATRIX: dict[str, Endpoint] = {
         "POST", "/api/v1/auth/device-tokens", body={"name": "tablette"}, expect={r: same(201) for r in ROLES}
     ),
     "device_tokens.list": Endpoint("GET", "/api/v1/auth/device-tokens", expect=ALL_OK),
+    "device_tokens.list_user": Endpoint(
+        "GET",
+        "/api/v1/auth/device-tokens?user_id={target_user}",
+        expect={"admin": same(200), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
+    ),
     "device_tokens.revoke": Endpoint(
-        "DELETE", "/api/v1/auth/device-tokens/{token_id}", expect={r: (204, 404) for r in ROLES}
+        "DELETE",
+        "/api/v1/auth/device-tokens/{token_id}",
+        expect={
+            "admin": same(204),
+            "coordinator": (204, 404),
+            "fieldworker": (204, 404),
+            "viewer": (204, 404),
+        },
+    ),
+    "specs.xlsform_import": Endpoint(
+        "POST",
+        "/api/v1/specs/import-xlsform",
+        xlsform={"replace": "true"},
+        expect={"admin": same(200), "coordinator": (200, 403), "fieldworker": same(403), "viewer": same(403)},
+    ),
+    "auth.token": Endpoint(
+        "POST",
+        "/api/v1/auth/token",
+        # the caller's own password: every role may log in; nobody needs a token for it
+        expect=ALL_OK,
+        anonymous=401,
     ),
     "audit.list": Endpoint(
         "GET",
@@ -196,15 +232,71 @@ def test_matrix(client: TestClient, world: World, endpoint: str, role: str, wher
         "token_id": str(token_row.id),
     }
     headers = world.headers(actor) if actor is not None else {}
-    response = client.request(
-        spec.method,
-        _fill(spec.path, params),
-        json=_fill(spec.body, params) if spec.body is not None else None,
-        headers=headers,
-    )
+    path = _fill(spec.path, params)
+    if endpoint == "auth.token":
+        email = actor.email if actor is not None else "nobody@example.org"
+        response = client.post(path, data={"username": email, "password": TEST_PASSWORD})
+    elif spec.xlsform is not None:
+        compiled = compile_text(spec_named(spec_name, SPEC_ESSAI_V2), "essai.yaml").compiled
+        assert compiled is not None
+        files = {"file": (f"{spec_name}.xlsx", export_xlsform(compiled), XLSX)}
+        response = client.post(path, files=files, data=spec.xlsform, headers=headers)
+    else:
+        response = client.request(
+            spec.method,
+            path,
+            json=_fill(spec.body, params) if spec.body is not None else None,
+            headers=headers,
+        )
     expected = spec.anonymous if role == "anonymous" else spec.expect[role][0 if where == "own" else 1]
     assert response.status_code == expected, response.text
     if expected >= 400:
         error = response.json()["error"]
         assert error["status"] == expected
         assert error["code"]
+
+
+def _operation(endpoint: Endpoint) -> str:
+    if endpoint.operation:
+        return endpoint.operation
+    path = endpoint.path.split("?")[0]
+    for placeholder, name in (
+        ("{spec}", "{name}"),
+        ("/versions/1", "/versions/{version}"),
+        ("{target_user}", "{user_id}"),
+    ):
+        path = path.replace(placeholder, name)
+    return f"{endpoint.method} {path}"
+
+
+def test_every_operation_has_a_row(client: TestClient) -> None:
+    """The matrix covers every operation the API publishes, and no row names a missing one."""
+    schema = client.get("/api/openapi.json").json()
+    published = {f"{method.upper()} {path}" for path, item in schema["paths"].items() for method in item}
+    covered = {_operation(endpoint) for endpoint in MATRIX.values()}
+    assert published - covered == set(), "operations without an authorization row"
+    assert covered - published == set(), "rows for operations the API does not publish"
+
+
+def test_coordinator_cannot_take_over_another_sites_spec(client: TestClient, world: World) -> None:
+    """Assigning another site's spec to one's own site, or dropping that site, is refused; so is
+    publishing or closing a spec shared with a site that is not the coordinator's."""
+    state = build_world(world)
+    coordinator = state["users"]["coordinator"]
+    headers = world.headers(coordinator)
+    takeover = client.put("/api/v1/specs/spec_other/sites", json={"sites": ["own"]}, headers=headers)
+    assert takeover.status_code == 403, takeover.text
+    added = client.put("/api/v1/specs/spec_other/sites", json={"sites": ["own", "other"]}, headers=headers)
+    assert added.status_code == 403, added.text
+    admin = world.headers(state["users"]["admin"])
+    shared = client.put("/api/v1/specs/spec_own/sites", json={"sites": ["own", "other"]}, headers=admin)
+    assert shared.status_code == 200, shared.text
+    # Now shared: the coordinator of "own" may neither drop "other" nor change what "other" uses.
+    dropped = client.put("/api/v1/specs/spec_own/sites", json={"sites": ["own"]}, headers=headers)
+    assert dropped.status_code == 403, dropped.text
+    assert client.post("/api/v1/specs/spec_own/publish", headers=headers).status_code == 403
+    assert client.post("/api/v1/specs/spec_own/versions/1/close", headers=headers).status_code == 403
+    sites = client.get("/api/v1/specs/spec_own", headers=admin).json()["sites"]
+    assert sorted(sites) == ["other", "own"]
+    other_sites = client.get("/api/v1/specs/spec_other", headers=admin).json()["sites"]
+    assert other_sites == ["other"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,9 @@ def test_publish_is_idempotent_and_shows(cli_env: str, tmp_path: Path) -> None:
     write(folder / "essai.yaml", SPEC_ESSAI_BREAKING)
     breaking = runner.invoke(app, ["specs", "publish", str(folder / "essai.yaml"), "--quiet"])
     assert breaking.exit_code == 1 and "casse la compatibilité" in breaking.output
+    # The refused change is named in a sentence, not dumped as JSON.
+    assert "✗ incompatible : La question « age » a été supprimée" in breaking.output
+    assert '"changes"' not in breaking.output
 
     shown = runner.invoke(app, ["specs", "show", "essai"])
     assert shown.exit_code == 0 and "v1 [published]" in shown.output and "v2 [published]" in shown.output
@@ -78,18 +82,87 @@ def test_publish_is_idempotent_and_shows(cli_env: str, tmp_path: Path) -> None:
     assert as_json.exit_code == 0 and '"name": "essai"' in as_json.output
     diff = runner.invoke(app, ["specs", "diff", "essai", "--from", "1", "--to", "2"])
     assert diff.exit_code == 0, diff.output
+    assert diff.output.splitlines() == [
+        "essai : version 1 → version 2",
+        "  + Nouvelle question « remarque ».",
+        "1 changement(s), tous compatibles.",
+    ]
+    english = runner.invoke(app, ["specs", "diff", "essai", "--from", "1", "--to", "2", "--lang", "en"])
+    assert english.output.splitlines()[:2] == ["essai: version 1 → version 2", '  + New item "remarque".']
+    raw = runner.invoke(app, ["specs", "diff", "essai", "--from", "1", "--to", "2", "--json"])
+    data = json.loads(raw.output)
+    assert (data["from"], data["to"], data["breaking"]) == (1, 2, False)
+    assert [c["name"] for c in data["diff"]["changes"]] == ["remarque"]
     missing = runner.invoke(app, ["specs", "show", "inconnu"])
     assert missing.exit_code == 1 and "introuvable" in missing.output
 
 
-def test_diff_two_files(tmp_path: Path) -> None:
+def test_diff_two_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TERRAIN_LANG", raising=False)
     old = write(tmp_path / "old.yaml", SPEC_ESSAI)
     new = write(tmp_path / "new.yaml", SPEC_ESSAI_BREAKING)
     result = runner.invoke(app, ["specs", "diff", str(old), str(new)])
     assert result.exit_code == 0, result.output
-    assert "Changement incompatible." in result.output
+    assert result.output.splitlines() == [
+        "  ✗ incompatible : La question « age » a été supprimée : les réponses déjà collectées perdraient "
+        'leur sens. Masquez-la plutôt avec relevant: "false()" ou gardez-la.',
+        "  ~ La question « scolarise » a été modifiée (relevant).",
+        "Changement incompatible : 1 sur 2 changement(s) ; la publication de cette version serait refusée "
+        "(lignes ✗).",
+    ]
     same = runner.invoke(app, ["specs", "diff", str(old), str(old)])
     assert "Aucune différence." in same.output
+
+
+def test_diff_two_files_in_english_and_as_json(tmp_path: Path) -> None:
+    old = write(tmp_path / "old.yaml", SPEC_ESSAI)
+    new = write(tmp_path / "new.yaml", SPEC_ESSAI_BREAKING)
+    english = runner.invoke(app, ["specs", "diff", str(old), str(new)], env={"TERRAIN_LANG": "en"})
+    assert english.exit_code == 0, english.output
+    lines = english.output.splitlines()
+    assert lines[0].startswith('  ✗ breaking: Item "age" was removed: ')
+    assert lines[-1].startswith("Breaking change: 1 of 2 change(s)")
+    raw = runner.invoke(app, ["specs", "diff", str(old), str(new), "--json"])
+    data = json.loads(raw.output)
+    assert data["breaking"] is True
+    assert [(c["name"], c["breaking"], c["reason"]) for c in data["changes"]] == [
+        ("age", True, "item_removed"),
+        ("scolarise", False, None),
+    ]
+
+
+def test_close_a_version(cli_env: str, tmp_path: Path) -> None:
+    write(tmp_path / "essai.yaml", SPEC_ESSAI)
+    assert runner.invoke(app, ["specs", "publish", str(tmp_path / "essai.yaml")]).exit_code == 0
+
+    closed = runner.invoke(app, ["specs", "close", "essai", "1"])
+    assert closed.exit_code == 0, closed.output
+    assert closed.output.strip() == (
+        "essai : version 1 close ; elle ne reçoit plus de nouvelles réponses mais reste consultable."
+    )
+    assert "v1 [closed]" in runner.invoke(app, ["specs", "show", "essai"]).output
+
+    again = runner.invoke(app, ["specs", "close", "essai", "1"])
+    assert again.exit_code == 0 and again.output.strip() == "essai : la version 1 est déjà close."
+    english = runner.invoke(app, ["specs", "close", "essai", "1", "--lang", "en"])
+    assert english.output.strip() == "essai: version 1 is already closed."
+
+    missing = runner.invoke(app, ["specs", "close", "essai", "9"])
+    assert missing.exit_code == 1
+    assert "Version introuvable : essai v9." in missing.output
+    assert "Versions de essai : v1 [closed]" in missing.output
+    unknown = runner.invoke(app, ["specs", "close", "inconnu", "1"], env={"TERRAIN_LANG": "en"})
+    assert unknown.exit_code == 1 and "Spec not found: inconnu." in unknown.output
+    not_a_number = runner.invoke(app, ["specs", "close", "essai", "un"])
+    assert not_a_number.exit_code != 0
+
+
+def test_close_in_english(cli_env: str, tmp_path: Path) -> None:
+    write(tmp_path / "essai.yaml", SPEC_ESSAI)
+    runner.invoke(app, ["specs", "publish", str(tmp_path / "essai.yaml")])
+    closed = runner.invoke(app, ["specs", "close", "essai", "1"], env={"TERRAIN_LANG": "en"})
+    assert closed.exit_code == 0
+    assert closed.output.strip() == "essai: version 1 closed; it takes no new responses but stays readable."
 
 
 def test_users_sites_and_bootstrap(cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

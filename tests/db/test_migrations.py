@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from terrain.db import create_db_engine, current_revision, downgrade, migrate
 
+HEAD = "0002_token_generation"
 EXPECTED_TABLES = {
     "users",
     "sites",
@@ -24,13 +25,13 @@ def test_upgrade_downgrade_upgrade(fresh_db_url: tuple[str, str]) -> None:
     engine = create_db_engine(url)
     try:
         migrate(url)
-        assert current_revision(engine) == "0001_initial"
+        assert current_revision(engine) == HEAD
         assert set(sa.inspect(engine).get_table_names()) >= EXPECTED_TABLES
         downgrade(url, "base")
         assert current_revision(engine) is None
         assert not EXPECTED_TABLES & set(sa.inspect(engine).get_table_names())
         migrate(url)
-        assert current_revision(engine) == "0001_initial"
+        assert current_revision(engine) == HEAD
         assert engine.dialect.name == backend
     finally:
         engine.dispose()
@@ -70,5 +71,31 @@ def test_constraints_enforced(db_url: str) -> None:
             conn.execute(insert_draft, {"spec": spec_id})
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.execute(insert_draft, {"spec": spec_id})  # one draft per spec
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("fresh_db_url", ["sqlite", "postgresql"], indirect=True)
+def test_token_generation_migration_keeps_users(fresh_db_url: tuple[str, str]) -> None:
+    """0002 on a database holding users: they keep their rows and start at generation 0; downgrading
+    keeps them too."""
+    _backend, url = fresh_db_url
+    engine = create_db_engine(url)
+    insert = sa.text(
+        "INSERT INTO users (email, display_name, password_hash, role, active, language, created_at) "
+        "VALUES (:email, 'X', 'h', 'fieldworker', true, 'fr', CURRENT_TIMESTAMP)"
+    )
+    try:
+        migrate(url, "0001_initial")
+        with engine.begin() as conn:
+            conn.execute(insert, {"email": "a@example.org"})
+        migrate(url)
+        with engine.begin() as conn:
+            rows = conn.execute(sa.text("SELECT email, token_generation FROM users")).all()
+        assert [tuple(row) for row in rows] == [("a@example.org", 0)]
+        downgrade(url, "0001_initial")
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT email FROM users")).scalars().all() == ["a@example.org"]
     finally:
         engine.dispose()

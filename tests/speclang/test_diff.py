@@ -116,3 +116,20 @@ def test_breaking_issues_are_rendered_in_both_languages() -> None:
 def test_spec_level_change() -> None:
     d = diff(compiled(BASE), compiled(BASE.replace("title: Essai", "title: Essai 2")))
     assert [(c.target, c.name, c.breaking) for c in d.changes] == [("spec", "title", False)]
+
+
+def test_changes_carry_the_detail_the_sentences_need() -> None:
+    typed = diff(
+        compiled(BASE), compiled(BASE.replace("{name: age, type: integer", "{name: age, type: text"))
+    )
+    assert typed.changes[0].detail == {
+        "from_type": "integer",
+        "to_type": "text",
+        "from_value_type": "number",
+        "to_value_type": "string",
+    }
+    assert typed.to_dict()["changes"][0]["detail"]["to_type"] == "text"
+    fewer = diff(compiled(BASE), compiled(BASE.replace("    - {value: m, label: Masculin}\n", "")))
+    by_name = {c.name: c.detail for c in fewer.changes}
+    assert by_name["sexe"] == {"list": "sexe", "values": ["m"]}
+    assert by_name["sexe.m"] == {"items": ["sexe"]}

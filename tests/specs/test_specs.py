@@ -8,6 +8,7 @@ from conftest import SPEC_ESSAI, SPEC_ESSAI_BREAKING, SPEC_ESSAI_V2, SPEC_INVALI
 from terrain.audit.models import AuditLog
 from terrain.auth.service import SYSTEM
 from terrain.errors import TerrainError
+from terrain.sites.models import Site
 from terrain.specs import service
 from terrain.specs.models import SpecVersion
 
@@ -89,6 +90,74 @@ def test_breaking_change_refused_with_diff(client: TestClient, world: World) -> 
     assert error["code"] == "spec.breaking_change"
     assert "diff" in error["details"]
     assert client.get("/api/v1/specs/essai", headers=headers).json()["latest_version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "message", "sentence"),
+    [
+        (
+            "fr",
+            "La nouvelle version de essai casse la compatibilité avec la version 1 : age.",
+            "La question « age » a été supprimée : les réponses déjà collectées perdraient leur sens. "
+            'Masquez-la plutôt avec relevant: "false()" ou gardez-la.',
+        ),
+        (
+            "en",
+            "The new version of essai breaks compatibility with version 1: age.",
+            'Item "age" was removed: the answers already collected would lose their meaning. '
+            'Hide it instead with relevant: "false()", or keep it.',
+        ),
+    ],
+)
+def test_breaking_change_names_the_item_in_the_caller_language(
+    client: TestClient, world: World, lang: str, message: str, sentence: str
+) -> None:
+    headers = world.headers(world.user("coordinator"), **{"Accept-Language": lang})
+    client.post("/api/v1/specs/essai/publish", json={"source": SPEC_ESSAI}, headers=headers)
+    response = client.post(
+        "/api/v1/specs/essai/publish", json={"source": SPEC_ESSAI_BREAKING}, headers=headers
+    )
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "spec.breaking_change"
+    assert error["message"].startswith(message)
+    assert error["details"]["breaking"] == [
+        {"target": "item", "name": "age", "reason": "item_removed", "message": sentence}
+    ]
+    # The raw diff is still there, for machines.
+    assert error["details"]["diff"]["breaking"] is True
+    assert [c["name"] for c in error["details"]["diff"]["changes"] if c["breaking"]] == ["age"]
+
+
+def test_breaking_change_type_and_choice_sentences(world: World) -> None:
+    session = world.session
+    old = SPEC_ESSAI + (
+        "  - {name: tranche, type: single_choice, label: Tranche, choice_list: tranches}\n"
+        "choice_lists:\n  tranches:\n    - {value: moins_6, label: Moins de 6 ans}\n"
+        "    - {value: plus_6, label: 6 ans et plus}\n"
+    )
+    service.publish("essai", session=session, actor=SYSTEM, source=old)
+    new = (
+        old.replace("{name: age, type: integer", "{name: age, type: text")
+        .replace("    - {value: moins_6, label: Moins de 6 ans}\n", "")
+        .replace(', constraint: ". >= 0 and . < 130"', "")
+        .replace(', relevant: "${age} >= 3"', "")
+    )
+    with pytest.raises(TerrainError) as caught:
+        service.publish("essai", session=session, actor=SYSTEM, source=new, lang="fr")
+    error = caught.value
+    assert error.code == "spec.breaking_change" and error.status == 409
+    assert "age, tranche, tranches.moins_6" in error.message("fr")
+    messages = {entry["name"]: entry["message"] for entry in error.details["breaking"]}
+    assert messages["age"].startswith("Le type de la question « age » passe de nombre entier à texte")
+    assert messages["tranches.moins_6"].startswith(
+        "Le choix « moins_6 » a disparu de la liste « tranches » (questions concernées : tranche)"
+    )
+    with pytest.raises(TerrainError) as english:
+        service.publish("essai", session=session, actor=SYSTEM, source=new, lang="en")
+    assert english.value.details["breaking"][0]["message"].startswith(
+        'The type of item "age" changes from whole number to text'
+    )
 
 
 def test_name_mismatch(client: TestClient, world: World) -> None:
@@ -187,15 +256,43 @@ def test_coordinator_assigns_only_own_sites(client: TestClient, world: World) ->
     world.session.commit()
     coordinator = world.user("coordinator", sites=(own,))
     headers = world.headers(coordinator)
+    # Another site's spec: neither taken over nor shared by a coordinator who has no right on "sud".
+    takeover = client.put("/api/v1/specs/essai/sites", json={"sites": ["nord"]}, headers=headers)
+    assert takeover.status_code == 403 and takeover.json()["error"]["code"] == "auth.forbidden"
+    shared = client.put("/api/v1/specs/essai/sites", json={"sites": ["nord", "sud"]}, headers=headers)
+    assert shared.status_code == 403
+    admin = world.headers(world.user("admin"))
+    assert client.get("/api/v1/specs/essai", headers=admin).json()["sites"] == ["sud"]
+    # An unassigned spec: the coordinator places it on their own sites, and takes it back.
+    assert client.put("/api/v1/specs/essai/sites", json={"sites": []}, headers=admin).status_code == 200
     added = client.put("/api/v1/specs/essai/sites", json={"sites": ["nord"]}, headers=headers)
-    assert added.status_code == 200 and added.json()["sites"] == ["nord", "sud"]
+    assert added.status_code == 200 and added.json()["sites"] == ["nord"]
     removed = client.put("/api/v1/specs/essai/sites", json={"sites": []}, headers=headers)
-    assert removed.json()["sites"] == ["sud"]
+    assert removed.status_code == 200 and removed.json()["sites"] == []
     refused = client.put("/api/v1/specs/essai/sites", json={"sites": ["sud"]}, headers=headers)
     assert refused.status_code == 403
     unknown = client.put("/api/v1/specs/essai/sites", json={"sites": ["inconnu"]}, headers=headers)
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "site.not_found"
-    admin = world.headers(world.user("admin"))
-    replaced = client.put("/api/v1/specs/essai/sites", json={"sites": ["nord"]}, headers=admin)
-    assert replaced.json()["sites"] == ["nord"]
+    replaced = client.put("/api/v1/specs/essai/sites", json={"sites": ["nord", "sud"]}, headers=admin)
+    assert replaced.json()["sites"] == ["nord", "sud"]
     assert other.id is not None
+
+
+def test_field_accounts_see_their_own_sites_and_open_specs_only(client: TestClient, world: World) -> None:
+    world.site("nord"), world.site("sud")
+    for name in ("partage", "clos"):
+        service.publish(name, session=world.session, actor=SYSTEM, source=spec_named(name))
+        service.assign_sites(name, ["nord", "sud"], session=world.session, actor=SYSTEM)
+    service.close_version("clos", 1, session=world.session, actor=SYSTEM)
+    world.session.commit()
+    nord = world.session.exec(select(Site).where(Site.code == "nord")).one()
+    fieldworker = world.headers(world.user("fieldworker", sites=(nord,)))
+    listed = client.get("/api/v1/specs", headers=fieldworker).json()
+    # The closed-only spec is not offered for collection; the shared one shows only the caller's site.
+    assert [spec["name"] for spec in listed] == ["partage"]
+    assert listed[0]["sites"] == ["nord"]
+    detail = client.get("/api/v1/specs/partage", headers=fieldworker).json()
+    assert detail["sites"] == ["nord"]
+    # A closed version stays readable (records collected with it refer to it).
+    closed = client.get("/api/v1/specs/clos/versions/1", headers=fieldworker)
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"

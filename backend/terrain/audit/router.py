@@ -13,6 +13,7 @@ from terrain.auth import authz
 from terrain.auth.authz import Action
 from terrain.auth.deps import CurrentPrincipal, SessionDep
 from terrain.errors import error_responses
+from terrain.limits import optional_id_query
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -38,8 +39,8 @@ def list_audit(
     principal: CurrentPrincipal,
     session: SessionDep,
     action: str | None = None,
-    actor_user_id: int | None = None,
-    before_id: int | None = None,
+    actor_user_id: int | None = optional_id_query("Auteur / actor"),
+    before_id: int | None = optional_id_query("Entrées plus anciennes que cet id / older than this id"),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditOut]:
     authz.require(principal, Action.AUDIT_READ)

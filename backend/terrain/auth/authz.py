@@ -5,6 +5,8 @@ Each action maps every role to a scope:
 * ``ALL``  – allowed whatever the target's sites;
 * ``SITE`` – allowed when the target belongs to at least one of the principal's sites;
 * ``SITE_OR_UNASSIGNED`` – as ``SITE``, or when the target has no site yet (a new spec);
+* ``EVERY_SITE`` – allowed when every site of the target is one of the principal's, or when the target
+  has no site yet: changing what other sites' field workers use needs rights on those sites too;
 * absent   – refused.
 
 Routers and services call :func:`require` (raises ``auth.forbidden``) or :func:`allowed`.
@@ -24,20 +26,22 @@ class Scope(StrEnum):
     ALL = "all"
     SITE = "site"
     SITE_OR_UNASSIGNED = "site_or_unassigned"
+    EVERY_SITE = "every_site"
 
 
 class Action(StrEnum):
     SPEC_READ = "spec.read"  # list specs, versions, compiled versions
     SPEC_READ_DRAFT = "spec.read_draft"  # drafts and YAML sources
-    SPEC_WRITE = "spec.write"  # upload a draft, publish, close
+    SPEC_WRITE = "spec.write"  # upload a draft, publish, close (a spec shared with other sites: no)
     SPEC_DIFF = "spec.diff"
     SPEC_EXPORT = "spec.export"  # download a version as an XLSForm (an authoring tool, audited)
-    SPEC_ASSIGN = "spec.assign"  # assign a spec to a site (checked per site)
+    SPEC_ASSIGN = "spec.assign"  # change a spec's sites (rights on its current and new sites)
     USER_LIST = "user.list"
     USER_MANAGE = "user.manage"  # create users, change role/sites/active
     SITE_LIST = "site.list"
     SITE_MANAGE = "site.manage"
     AUDIT_READ = "audit.read"
+    DEVICE_MANAGE = "device.manage"  # list and revoke other users' device tokens
     RESPONSE_READ_PERSONAL = "response.read_personal"  # later: individual responses (personal data)
     RESPONSE_COLLECT = "response.collect"  # later: submit responses
     AGGREGATE_READ = "aggregate.read"  # later: aggregated statistics
@@ -48,15 +52,16 @@ A, C, F, V = Role.admin, Role.coordinator, Role.fieldworker, Role.viewer
 POLICY: dict[Action, dict[Role, Scope]] = {
     Action.SPEC_READ: {A: Scope.ALL, C: Scope.ALL, F: Scope.SITE, V: Scope.SITE},
     Action.SPEC_READ_DRAFT: {A: Scope.ALL, C: Scope.ALL},
-    Action.SPEC_WRITE: {A: Scope.ALL, C: Scope.SITE_OR_UNASSIGNED},
+    Action.SPEC_WRITE: {A: Scope.ALL, C: Scope.EVERY_SITE},
     Action.SPEC_DIFF: {A: Scope.ALL, C: Scope.ALL},
     Action.SPEC_EXPORT: {A: Scope.ALL, C: Scope.ALL},
-    Action.SPEC_ASSIGN: {A: Scope.ALL, C: Scope.SITE},
+    Action.SPEC_ASSIGN: {A: Scope.ALL, C: Scope.EVERY_SITE},
     Action.USER_LIST: {A: Scope.ALL, C: Scope.SITE},
     Action.USER_MANAGE: {A: Scope.ALL},
     Action.SITE_LIST: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE, V: Scope.SITE},
     Action.SITE_MANAGE: {A: Scope.ALL},
     Action.AUDIT_READ: {A: Scope.ALL},
+    Action.DEVICE_MANAGE: {A: Scope.ALL},
     Action.RESPONSE_READ_PERSONAL: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
     Action.RESPONSE_COLLECT: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
     Action.AGGREGATE_READ: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE, V: Scope.SITE},
@@ -84,7 +89,9 @@ def allowed(principal: Principal, action: Action, site_ids: Iterable[int] | None
         return True
     targets = set(site_ids)
     if not targets:
-        return granted is Scope.SITE_OR_UNASSIGNED
+        return granted in (Scope.SITE_OR_UNASSIGNED, Scope.EVERY_SITE)
+    if granted is Scope.EVERY_SITE:
+        return targets <= principal.site_ids
     return bool(targets & principal.site_ids)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +14,8 @@ from terrain.auth.service import LoginRateLimiter, Principal, authenticate_beare
 from terrain.config import Settings
 from terrain.db import get_session
 from terrain.errors import TerrainError
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
@@ -49,4 +53,36 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address. ``X-Forwarded-For`` is believed only when the direct peer is one of the
+    configured reverse proxies (``TERRAIN_TRUSTED_PROXIES``, none by default): anyone else could write
+    any address there and escape the login limits."""
+    peer = request.client.host if request.client else "unknown"
+    settings: Settings = request.app.state.settings
+    networks = _networks(tuple(settings.trusted_proxies))
+    if not networks or not _in(peer, networks):
+        return peer
+    forwarded = [
+        part.strip() for header in request.headers.getlist("x-forwarded-for") for part in header.split(",")
+    ]
+    # Walk from the nearest hop: the first address that is not one of our proxies is the client.
+    for hop in reversed(forwarded):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a malformed chain is not believed
+        if not any(address in network for network in networks):
+            return str(address)
+    return peer
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def _in(host: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from terrain.auth import service
 from terrain.auth.deps import CurrentPrincipal, SessionDep, SettingsDep, client_ip, get_limiter
 from terrain.auth.models import DeviceToken
 from terrain.errors import error_responses
+from terrain.limits import RowId, optional_id_query
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -29,6 +32,7 @@ class DeviceTokenIn(BaseModel):
 
 class DeviceTokenOut(BaseModel):
     id: int
+    user_id: int
     name: str
     created_at: datetime
     last_used_at: datetime | None
@@ -39,6 +43,7 @@ class DeviceTokenOut(BaseModel):
         assert row.id is not None
         return cls(
             id=row.id,
+            user_id=row.user_id,
             name=row.name,
             created_at=row.created_at,
             last_used_at=row.last_used_at,
@@ -54,23 +59,34 @@ class DeviceTokenCreated(DeviceTokenOut):
     "/token",
     response_model=TokenOut,
     summary="Obtenir un jeton d'accès (OAuth2 password)",
-    description="`username` = adresse e-mail. 5 échecs par e-mail et IP en 15 minutes -> 429.",
-    responses=error_responses(401, 422, 429),
+    description="Formulaire `application/x-www-form-urlencoded` : `username` (adresse e-mail) et "
+    "`password`. 5 échecs par e-mail et adresse IP, ou 30 par adresse IP, en 15 minutes -> 429 avec "
+    "`Retry-After`. Trop de connexions simultanées -> 503 `auth.busy` avec `Retry-After`.",
+    responses=error_responses(400, 401, 422, 429, 503),
 )
-def token(
+async def token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> TokenOut:
-    issued = service.login(
+    limiter, ip = get_limiter(request), client_ip(request)
+    login = functools.partial(
+        service.login,
         form.username,
         form.password,
         session=session,
         settings=settings,
-        limiter=get_limiter(request),
-        ip=client_ip(request),
+        limiter=limiter,
+        ip=ip,
     )
+    if limiter.retry_after(form.username.strip().lower(), ip):
+        issued = await run_in_threadpool(login)  # refused at once, no hashing: no slot needed
+    else:
+        gate: service.HashGate = request.app.state.hash_gate
+        # Waiting for a hashing slot holds no worker thread, so other requests keep being served.
+        async with gate.slot():
+            issued = await run_in_threadpool(login)
     return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)
 
 
@@ -79,7 +95,10 @@ def token(
     response_model=DeviceTokenCreated,
     status_code=201,
     summary="Créer un jeton d'appareil (secret affiché une fois)",
-    responses=error_responses(401, 422),
+    description="Avec un jeton d'accès issu d'une connexion par mot de passe seulement : un jeton "
+    "d'appareil n'en crée pas d'autre (403 `auth.interactive_login_required`). Un changement de mot de "
+    "passe révoque tous les jetons de l'utilisateur.",
+    responses=error_responses(401, 403, 422),
 )
 def create_device_token(
     body: DeviceTokenIn, principal: CurrentPrincipal, session: SessionDep
@@ -91,19 +110,26 @@ def create_device_token(
 @router.get(
     "/device-tokens",
     response_model=list[DeviceTokenOut],
-    summary="Lister mes jetons d'appareil",
-    responses=error_responses(401),
+    summary="Lister les jetons d'appareil (les miens ; ceux d'un utilisateur pour un admin)",
+    description="Sans `user_id` : les appareils de l'appelant. Avec `user_id` : ceux de cet utilisateur "
+    "(admin seulement, pour révoquer un téléphone perdu).",
+    responses=error_responses(401, 403, 404),
 )
-def list_device_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[DeviceTokenOut]:
-    return [DeviceTokenOut.of(row) for row in service.list_device_tokens(session=session, actor=principal)]
+def list_device_tokens(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    user_id: int | None = optional_id_query("Utilisateur (admin) / user (admins)"),
+) -> list[DeviceTokenOut]:
+    rows = service.list_device_tokens(session=session, actor=principal, user_id=user_id)
+    return [DeviceTokenOut.of(row) for row in rows]
 
 
 @router.delete(
     "/device-tokens/{token_id}",
     status_code=204,
-    summary="Révoquer un de mes jetons d'appareil",
+    summary="Révoquer un jeton d'appareil (le sien ; tout jeton pour un admin)",
     responses=error_responses(401, 404),
 )
-def revoke_device_token(token_id: int, principal: CurrentPrincipal, session: SessionDep) -> Response:
+def revoke_device_token(token_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> Response:
     service.revoke_device_token(token_id, session=session, actor=principal)
     return Response(status_code=204)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,17 +82,54 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+# --- bounded password hashing -------------------------------------------------------------------
+
+
+class HashGate:
+    """At most ``slots`` password verifications at once (each costs 64 MiB and a core). Callers wait
+    on the event loop, holding no worker thread, for at most ``wait_seconds``; then ``auth.busy``."""
+
+    def __init__(self, slots: int, wait_seconds: float) -> None:
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self._semaphore: asyncio.Semaphore | None = None
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self._semaphore is None:  # created on first use, inside the server's event loop
+            self._semaphore = asyncio.Semaphore(self.slots)
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), timeout=self.wait_seconds)
+        except TimeoutError:
+            retry = max(1, int(self.wait_seconds))
+            raise TerrainError("auth.busy", retry_after=retry, headers={"Retry-After": str(retry)}) from None
+        try:
+            yield
+        finally:
+            self._semaphore.release()
+
+
 # --- login rate limiting -----------------------------------------------------------------------
 
 
 class LoginRateLimiter:
-    """At most ``max_failures`` failed logins per (email, IP) within ``window`` seconds.
+    """At most ``max_failures`` failed logins per (email, IP), and ``max_per_address`` per IP whatever
+    the e-mail (guessing with random e-mails), within ``window`` seconds.
 
     In memory and per process: enough for the single-process deployment Terrain targets; a
     multi-process deployment would need a shared store (documented limitation)."""
 
-    def __init__(self, max_failures: int, window: float, clock: Any = time.monotonic) -> None:
+    _ANY_EMAIL = "*"  # the per-address counter's key; never a normalised e-mail
+
+    def __init__(
+        self,
+        max_failures: int,
+        window: float,
+        clock: Any = time.monotonic,
+        max_per_address: int | None = None,
+    ) -> None:
         self.max_failures = max_failures
+        self.max_per_address = max_per_address
         self.window = window
         self.clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
@@ -101,23 +141,30 @@ class LoginRateLimiter:
             failures.popleft()
         return failures
 
+    def _wait(self, key: tuple[str, str], limit: int, now: float) -> int:
+        failures = self._prune(key, now)
+        if len(failures) < limit:
+            if not failures:
+                self._failures.pop(key, None)
+            return 0
+        # The oldest failure that still counts against the limit must leave the window.
+        return max(1, int(failures[-limit] + self.window - now + 0.999))
+
     def retry_after(self, email: str, ip: str) -> int:
         """Seconds to wait before the next attempt (0 when allowed)."""
-        key = (email.lower(), ip)
         with self._lock:
             now = self.clock()
-            failures = self._prune(key, now)
-            if len(failures) < self.max_failures:
-                if not failures:
-                    self._failures.pop(key, None)
-                return 0
-            return max(1, int(failures[0] + self.window - now + 0.999))
+            wait = self._wait((email.lower(), ip), self.max_failures, now)
+            if self.max_per_address is not None:
+                wait = max(wait, self._wait((self._ANY_EMAIL, ip), self.max_per_address, now))
+            return wait
 
     def record_failure(self, email: str, ip: str) -> None:
-        key = (email.lower(), ip)
         with self._lock:
             now = self.clock()
-            self._prune(key, now).append(now)
+            self._prune((email.lower(), ip), now).append(now)
+            if self.max_per_address is not None:
+                self._prune((self._ANY_EMAIL, ip), now).append(now)
 
     def reset(self, email: str, ip: str) -> None:
         with self._lock:
@@ -143,8 +190,9 @@ def issue_access_token(user: User, *, settings: Settings, now: datetime | None =
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
         "typ": "access",
+        "gen": user.token_generation,
     }
-    token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM)
+    token = jwt.encode(claims, settings.signing_key(), algorithm=JWT_ALGORITHM)
     return AccessToken(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
@@ -206,7 +254,7 @@ def authenticate_bearer(token: str, *, session: Session, settings: Settings) -> 
     try:
         claims = jwt.decode(
             token,
-            settings.secret_key.get_secret_value(),
+            settings.signing_key(),
             algorithms=[JWT_ALGORITHM],
             options={"require": ["exp", "sub"]},
         )
@@ -217,6 +265,8 @@ def authenticate_bearer(token: str, *, session: Session, settings: Settings) -> 
         raise _invalid_token()
     user = session.get(User, user_id)
     if user is None or not user.active:
+        raise _invalid_token()
+    if claims.get("gen", 0) != user.token_generation:  # issued before a password change
         raise _invalid_token()
     return principal_for(user, session=session)
 
@@ -242,8 +292,13 @@ def _authenticate_device_token(token: str, *, session: Session) -> Principal:
 
 
 def create_device_token(name: str, *, session: Session, actor: Principal) -> tuple[DeviceToken, str]:
-    """A new device token for the actor; returns the row and the secret (shown once, never stored)."""
+    """A new device token for the actor; returns the row and the secret (shown once, never stored).
+
+    Only an interactive login (an access token from the password) issues one: a device token never
+    mints others, so revoking a device ends everything it could do."""
     assert actor.id is not None
+    if actor.device_token_id is not None:
+        raise TerrainError("auth.interactive_login_required")
     secret = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = DeviceToken(user_id=actor.id, name=name.strip(), token_hash=_token_hash(secret))
     session.add(row)
@@ -258,17 +313,32 @@ def create_device_token(name: str, *, session: Session, actor: Principal) -> tup
     return row, secret
 
 
-def list_device_tokens(*, session: Session, actor: Principal) -> list[DeviceToken]:
+def list_device_tokens(
+    *, session: Session, actor: Principal, user_id: int | None = None
+) -> list[DeviceToken]:
+    """The devices of ``user_id`` (default: the actor's own). Another user's: admins only."""
+    owner = actor.id if user_id is None else user_id
+    if owner != actor.id and not _manages_devices(actor):
+        raise TerrainError("auth.forbidden", details={"action": "device.manage"})
+    if user_id is not None and session.get(User, user_id) is None:
+        raise TerrainError("user.not_found")
     return list(
         session.exec(
-            select(DeviceToken).where(DeviceToken.user_id == actor.id).order_by(col(DeviceToken.id))
+            select(DeviceToken).where(DeviceToken.user_id == owner).order_by(col(DeviceToken.id))
         ).all()
     )
 
 
+def _manages_devices(actor: Principal) -> bool:
+    from terrain.auth import authz  # authz imports this module
+
+    return authz.allowed(actor, authz.Action.DEVICE_MANAGE)
+
+
 def revoke_device_token(token_id: int, *, session: Session, actor: Principal) -> DeviceToken:
+    """Revoke one device token: the owner's own, or any for an admin (a lost or stolen phone)."""
     row = session.get(DeviceToken, token_id)
-    if row is None or row.user_id != actor.id:
+    if row is None or (row.user_id != actor.id and not _manages_devices(actor)):
         raise TerrainError("auth.device_token_not_found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
@@ -279,5 +349,29 @@ def revoke_device_token(token_id: int, *, session: Session, actor: Principal) ->
             actor_user_id=actor.id,
             target_type="device_token",
             target_id=str(row.id),
+            details={"owner_user_id": row.user_id} if row.user_id != actor.id else {},
         )
     return row
+
+
+def end_all_sessions(user: User, *, session: Session, actor_user_id: int | None, reason: str) -> int:
+    """After a password change or reset: every access token and device token of ``user`` stops working.
+    Returns how many device tokens were revoked."""
+    user.token_generation += 1
+    session.add(user)
+    now = utcnow()
+    rows = session.exec(
+        select(DeviceToken).where(DeviceToken.user_id == user.id, col(DeviceToken.revoked_at).is_(None))
+    ).all()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    audit.record(
+        "auth.sessions_ended",
+        session=session,
+        actor_user_id=actor_user_id,
+        target_type="user",
+        target_id=str(user.id),
+        details={"reason": reason, "device_tokens_revoked": len(rows)},
+    )
+    return len(rows)

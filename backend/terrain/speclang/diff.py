@@ -3,7 +3,11 @@
 A change is breaking when a stored response could change meaning under it: an item's type or value type
 changes, a choice value an item uses disappears, an item moves into or out of a repeat (its answers
 change shape), or an item disappears (its name could later come back with another meaning). Those need a new
-item name instead; an item that is no longer asked is hidden with ``relevant: "false()"``."""
+item name instead; an item that is no longer asked is hidden with ``relevant: "false()"``.
+
+Each change carries a ``detail`` (types before and after, removed choice values, the items using a removed
+choice, the repeats left or entered) so that :func:`terrain.speclang.explain.describe_change` can say it in
+a coordinator's words."""
 
 from __future__ import annotations
 
@@ -40,6 +44,10 @@ class Change:
     fields: list[str] = field(default_factory=list)
     breaking: bool = False
     reason: str | None = None
+    # What the sentences need: from_type/to_type, from_value_type/to_value_type, from_repeat/to_repeat,
+    # list/values (choices an item lost), items (items using a removed choice), theme (a guide theme's removed
+    # field), from/to (document kind, name).
+    detail: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,7 +57,21 @@ class Change:
             "fields": list(self.fields),
             "breaking": self.breaking,
             "reason": self.reason,
+            "detail": dict(self.detail),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        """The change back from :meth:`to_dict` (``detail`` optional, for diffs stored without it)."""
+        return cls(
+            op=data["op"],
+            target=data["target"],
+            name=str(data["name"]),
+            fields=list(data.get("fields") or []),
+            breaking=bool(data.get("breaking")),
+            reason=data.get("reason"),
+            detail=dict(data.get("detail") or {}),
+        )
 
 
 @dataclass
@@ -105,6 +127,15 @@ def _changed_keys(old: dict[str, Any], new: dict[str, Any], skip: frozenset[str]
     return [k for k in keys if old.get(k) != new.get(k)]
 
 
+def _type_detail(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "from_type": old.get("type"),
+        "to_type": new.get("type"),
+        "from_value_type": old.get("value_type"),
+        "to_value_type": new.get("value_type"),
+    }
+
+
 def diff(old: dict[str, Any], new: dict[str, Any]) -> SpecDiff:
     """What changed from ``old`` to ``new`` (compiled specs), in a stable order."""
     changes: list[Change] = []
@@ -112,7 +143,15 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> SpecDiff:
         if old.get(key) != new.get(key):
             breaking = key in ("kind", "name")
             changes.append(
-                Change("changed", "spec", key, [key], breaking, f"{key}_changed" if breaking else None)
+                Change(
+                    "changed",
+                    "spec",
+                    key,
+                    [key],
+                    breaking,
+                    f"{key}_changed" if breaking else None,
+                    {"from": old.get(key), "to": new.get(key)} if breaking else {},
+                )
             )
 
     old_fields = old.get("fields") or {}
@@ -133,18 +172,28 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> SpecDiff:
         if old_choices != new_choices:
             keys.append("choices")
         reason = None
+        detail: dict[str, Any] = {}
+        removed_values = [value for value in old_choices if value not in new_choices]
         if "type" in keys or "value_type" in keys:
             reason = "type_changed"
-        elif set(old_choices) - set(new_choices):
+            detail.update(_type_detail(before, item))
+        elif removed_values:
             reason = "choice_removed"
+        if removed_values:
+            detail["list"] = before.get("choice_list")
+            detail["values"] = removed_values
         of, nf = old_fields.get(name) or {}, new_fields.get(name) or {}
         if of and nf and of.get("repeat") != nf.get("repeat"):
             keys.append("repeat")
             reason = reason or "repeat_changed"
+            detail.update(from_repeat=of.get("repeat"), to_repeat=nf.get("repeat"))
         if keys:
-            changes.append(Change("changed", "item", name, sorted(set(keys)), reason is not None, reason))
+            changes.append(
+                Change("changed", "item", name, sorted(set(keys)), reason is not None, reason, detail)
+            )
 
     # Fields that are not items (matrix rows, generated theme fields, "other" companions).
+    old_themes = set(_by_name(old.get("themes")))
     for name in sorted(set(old_fields) | set(new_fields)):
         if name in old_items or name in new_items:
             continue
@@ -152,17 +201,25 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> SpecDiff:
         if of is None:
             changes.append(Change("added", "item", name))
         elif nf is None:
-            changes.append(Change("removed", "item", name, [], True, "item_removed"))
+            # A guide theme's generated field ("<theme>.<theme>__notes"): say which theme it belonged to.
+            theme = str(of.get("path") or "").partition(".")[0]
+            detail = {"theme": theme} if theme in old_themes and theme != name else {}
+            changes.append(Change("removed", "item", name, [], True, "item_removed", detail))
         else:
             keys = _changed_keys(of, nf)
             if keys:
                 reason = "type_changed" if {"type", "value_type"} & set(keys) else None
-                if reason is None and "repeat" in keys:
-                    reason = "repeat_changed"
-                changes.append(Change("changed", "item", name, keys, reason is not None, reason))
+                detail = _type_detail(of, nf) if reason else {}
+                if "repeat" in keys:
+                    reason = reason or "repeat_changed"
+                    detail.update(from_repeat=of.get("repeat"), to_repeat=nf.get("repeat"))
+                changes.append(Change("changed", "item", name, keys, reason is not None, reason, detail))
 
     old_lists, new_lists = old.get("choice_lists") or {}, new.get("choice_lists") or {}
-    used = {i.get("choice_list") for i in old_items.values()}
+    users: dict[str, list[str]] = {}
+    for item_name, item in old_items.items():
+        if item.get("choice_list"):
+            users.setdefault(str(item["choice_list"]), []).append(item_name)
     for lname in sorted(set(old_lists) | set(new_lists)):
         before_list, after_list = old_lists.get(lname), new_lists.get(lname)
         if before_list is None:
@@ -175,7 +232,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> SpecDiff:
         nb = {str(c.get("value")): c for c in after_list}
         for value, choice in ob.items():
             if value not in nb:
-                breaking = lname in used
+                breaking = lname in users
                 changes.append(
                     Change(
                         "removed",
@@ -184,6 +241,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> SpecDiff:
                         [],
                         breaking,
                         "choice_removed" if breaking else None,
+                        {"items": users[lname]} if breaking else {},
                     )
                 )
             elif choice != nb[value]:

@@ -6,15 +6,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from terrain.auth import authz
 from terrain.auth.authz import Action
 from terrain.auth.deps import CurrentPrincipal, SessionDep
 from terrain.auth.service import Principal
 from terrain.errors import TerrainError, error_responses, request_language
+from terrain.limits import VersionNumber
 from terrain.sites.service import site_codes
 from terrain.specs import service
 from terrain.specs.models import Spec, SpecVersion
@@ -107,6 +109,13 @@ class SitesOut(BaseModel):
     sites: list[str]
 
 
+def _visible_sites(spec: Spec, principal: Principal, *, session: Session) -> list[int]:
+    """The spec's sites the caller may know of: a field account sees only its own sites' codes."""
+    site_ids = service.spec_site_ids(spec, session=session)
+    visible = authz.visible_site_ids(principal, Action.SITE_LIST)
+    return site_ids if visible is None else [site_id for site_id in site_ids if site_id in visible]
+
+
 def _summary(spec: Spec, principal: Principal, *, session: Session) -> dict[str, Any]:
     rows = service.versions(spec, session=session)
     can_draft = authz.allowed(principal, Action.SPEC_READ_DRAFT)
@@ -114,7 +123,7 @@ def _summary(spec: Spec, principal: Principal, *, session: Session) -> dict[str,
         "name": spec.name,
         "kind": spec.kind,
         "title": spec.title,
-        "sites": site_codes(service.spec_site_ids(spec, session=session), session=session),
+        "sites": site_codes(_visible_sites(spec, principal, session=session), session=session),
         "latest_version": rows[-1].version if rows else None,
         "published_versions": [row.version for row in rows if row.status == "published" and row.version],
         "has_draft": (service.draft_of(spec, session=session) is not None) if can_draft else None,
@@ -127,7 +136,7 @@ async def _read_source(request: Request) -> tuple[str, str | None]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise TerrainError("request.invalid", details={"errors": [{"msg": "body is not UTF-8"}]}) from exc
+        raise TerrainError("request.malformed", details={"reason": "not_utf8"}) from exc
     if content_type in YAML_TYPES:
         return text, request.headers.get("x-filename")
     try:
@@ -174,7 +183,9 @@ def list_specs(principal: CurrentPrincipal, session: SessionDep) -> list[SpecSum
 )
 async def upload_spec(request: Request, principal: CurrentPrincipal, session: SessionDep) -> DraftOut:
     source, filename = await _read_source(request)
-    result = service.save_draft(
+    # Compilation is CPU-bound: in a worker thread, so the event loop keeps answering other requests.
+    result = await run_in_threadpool(
+        service.save_draft,
         source,
         session=session,
         actor=principal,
@@ -213,7 +224,9 @@ def get_spec(name: str, principal: CurrentPrincipal, session: SessionDep) -> Spe
     summary="Une version compilée (JSON servi à la PWA)",
     responses=error_responses(401, 404),
 )
-def get_version(name: str, version: int, principal: CurrentPrincipal, session: SessionDep) -> VersionDetail:
+def get_version(
+    name: str, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
+) -> VersionDetail:
     spec, row = service.get_version(name, version, session=session, actor=principal)
     return VersionDetail(
         **VersionSummary.of(row).model_dump(),
@@ -270,7 +283,7 @@ def publish_spec(
     responses=error_responses(401, 403, 404, 409),
 )
 def close_version(
-    name: str, version: int, principal: CurrentPrincipal, session: SessionDep
+    name: str, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
 ) -> VersionSummary:
     return VersionSummary.of(service.close_version(name, version, session=session, actor=principal))
 
@@ -328,24 +341,31 @@ class XlsformImportOut(BaseModel):
     description="Convertit le classeur (feuilles survey, choices, settings) en spécification et l'enregistre "
     "comme brouillon ; la publication reste une étape explicite. Le rapport liste, avec feuille, ligne et "
     "colonne, ce que Terrain n'a pas pu reprendre. Un classeur refusé renvoie 422 `xlsform.invalid` avec "
-    "le rapport dans `details.report`.",
-    responses=error_responses(401, 403, 422),
+    "le rapport dans `details.report`. Si un brouillon du même `form_id` existe déjà : 409 "
+    "`spec.draft_exists`, sauf avec `replace=true`.",
+    responses=error_responses(401, 403, 409, 422),
 )
 async def import_xlsform(
     request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     file: UploadFile = File(description="Le classeur XLSForm (.xlsx)"),
+    replace: bool = Form(
+        default=False,
+        description="Remplacer le brouillon existant du même form_id / overwrite the existing draft",
+    ),
 ) -> XlsformImportOut:
     data = await file.read(MAX_WORKBOOK_BYTES + 1)
     if len(data) > MAX_WORKBOOK_BYTES:
-        raise TerrainError("request.invalid", details={"errors": [{"msg": "workbook larger than 10 MB"}]})
-    result = service.import_xlsform(
+        raise TerrainError("request.too_large", limit_mb="10", details={"limit_bytes": MAX_WORKBOOK_BYTES})
+    result = await run_in_threadpool(
+        service.import_xlsform,
         data,
         file.filename or "formulaire.xlsx",
         session=session,
         actor=principal,
         lang=caller_language(request, principal),
+        replace=replace,
     )
     return XlsformImportOut(
         name=result.draft.spec.name,
@@ -367,7 +387,9 @@ async def import_xlsform(
         **error_responses(401, 403, 404, 409),
     },
 )
-def export_xlsform(name: str, version: int, principal: CurrentPrincipal, session: SessionDep) -> Response:
+def export_xlsform(
+    name: str, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
     filename, data = service.export_xlsform(name, version, session=session, actor=principal)
     return Response(
         content=data,

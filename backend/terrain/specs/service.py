@@ -105,11 +105,27 @@ def draft_of(spec: Spec, *, session: Session) -> SpecVersion | None:
     ).first()
 
 
-def _can_read(actor: Principal, spec: Spec, *, session: Session) -> bool:
+def _can_read(actor: Principal, spec: Spec, *, session: Session, open_only: bool = False) -> bool:
     if not authz.allowed(actor, Action.SPEC_READ, spec_site_ids(spec, session=session)):
         return False
-    # Readers without draft access only see specs that have at least one numbered version.
-    return authz.allowed(actor, Action.SPEC_READ_DRAFT) or latest_version(spec, session=session) is not None
+    if authz.allowed(actor, Action.SPEC_READ_DRAFT):
+        return True
+    # Field accounts never see drafts. They open any numbered version (a closed one stays readable for
+    # the records collected with it), but the list shows only specs they can collect with now.
+    if open_only:
+        return has_open_version(spec, session=session)
+    return latest_version(spec, session=session) is not None
+
+
+def has_open_version(spec: Spec, *, session: Session) -> bool:
+    return (
+        session.exec(
+            select(SpecVersion.id).where(
+                SpecVersion.spec_id == spec.id, SpecVersion.status == VersionStatus.published.value
+            )
+        ).first()
+        is not None
+    )
 
 
 def get_visible_spec(name: str, *, session: Session, actor: Principal) -> Spec:
@@ -134,7 +150,7 @@ def _writable_spec(name: str, *, session: Session, actor: Principal) -> Spec | N
 def list_specs(*, session: Session, actor: Principal) -> list[Spec]:
     authz.require(actor, Action.SPEC_READ)
     specs = session.exec(select(Spec).order_by(col(Spec.name))).all()
-    return [spec for spec in specs if _can_read(actor, spec, session=session)]
+    return [spec for spec in specs if _can_read(actor, spec, session=session, open_only=True)]
 
 
 def get_version(name: str, number: int, *, session: Session, actor: Principal) -> tuple[Spec, SpecVersion]:
@@ -171,9 +187,16 @@ def _new_spec(compiled: Compiled, *, session: Session, actor: Principal) -> Spec
 
 
 def save_draft(
-    source: str, *, session: Session, actor: Principal, filename: str = "spec.yaml", lang: str = "fr"
+    source: str,
+    *,
+    session: Session,
+    actor: Principal,
+    filename: str = "spec.yaml",
+    lang: str = "fr",
+    replace_draft: bool = True,
 ) -> DraftResult:
-    """Validate ``source`` and store it as the draft of its spec (created when new)."""
+    """Validate ``source`` and store it as the draft of its spec (created when new). With
+    ``replace_draft=False`` an existing draft is kept and ``spec.draft_exists`` raised."""
     if not authz.can_attempt(actor, Action.SPEC_WRITE):
         raise TerrainError("auth.forbidden", details={"action": Action.SPEC_WRITE.value})
     compiled = compile_source(source, filename=filename, lang=lang)
@@ -182,6 +205,8 @@ def save_draft(
     if spec is None:
         spec = _new_spec(compiled, session=session, actor=actor)
     draft = draft_of(spec, session=session)
+    if draft is not None and not replace_draft:
+        raise TerrainError("spec.draft_exists", name=spec.name, details={"name": spec.name})
     if draft is None:
         draft = SpecVersion(
             spec_id=spec.id or 0,
@@ -260,11 +285,23 @@ def publish(
     if latest is not None:
         difference = speclang.diff(latest.compiled, new_compiled)
         if difference.breaking:
+            # Each refused change named, in the caller's language, with what to do instead.
+            breaking = [
+                {
+                    "target": change.target,
+                    "name": change.name,
+                    "reason": change.reason,
+                    "message": speclang.describe_change(change, lang),
+                }
+                for change in difference.breaking_changes
+            ]
+            names = [change.name for change in difference.breaking_changes]
             raise TerrainError(
                 "spec.breaking_change",
                 name=name,
                 version=latest.version,
-                details={"diff": difference.to_dict()},
+                items=", ".join(names[:5]) + (f", … (+{len(names) - 5})" if len(names) > 5 else ""),
+                details={"diff": difference.to_dict(), "breaking": breaking},
             )
     number = (latest.version or 0) + 1 if latest is not None else 1
     now = utcnow()
@@ -401,20 +438,18 @@ def diff_versions(
 
 
 def assign_sites(name: str, codes: Sequence[str], *, session: Session, actor: Principal) -> list[int]:
-    """Set the sites where ``name`` is used.
+    """Replace the sites where ``name`` is used.
 
-    Admins replace the whole set. A coordinator only changes the assignments of their own sites:
-    the result is (current sites outside their scope) ∪ (requested sites), and requesting a site that
-    is not theirs is refused."""
+    Changing them needs rights on every site the spec has now (its field workers depend on it) and on
+    every site requested: a coordinator cannot take over, nor drop, another site's spec."""
     if not authz.can_attempt(actor, Action.SPEC_ASSIGN):
         raise TerrainError("auth.forbidden", details={"action": Action.SPEC_ASSIGN.value})
     spec = _get_spec(name, session=session)
     requested = {site.id for site in sites_by_code(codes, session=session) if site.id is not None}
-    for site_id in requested:
-        authz.require(actor, Action.SPEC_ASSIGN, [site_id])
     current = set(spec_site_ids(spec, session=session))
-    visible = authz.visible_site_ids(actor, Action.SPEC_ASSIGN)
-    wanted = requested if visible is None else (current - visible) | requested
+    authz.require(actor, Action.SPEC_ASSIGN, current)
+    authz.require(actor, Action.SPEC_ASSIGN, requested)
+    wanted = requested
     for site_id in current - wanted:
         link = session.get(SpecSite, (spec.id, site_id))
         if link is not None:
@@ -464,9 +499,18 @@ class XlsformImport:
 
 
 def import_xlsform(
-    data: bytes, filename: str, *, session: Session, actor: Principal, lang: str = "fr"
+    data: bytes,
+    filename: str,
+    *,
+    session: Session,
+    actor: Principal,
+    lang: str = "fr",
+    replace: bool = False,
 ) -> XlsformImport:
-    """Convert an uploaded XLSForm and store it as the draft of its spec (publication stays explicit)."""
+    """Convert an uploaded XLSForm and store it as the draft of its spec (publication stays explicit).
+
+    A draft of the same spec (same ``form_id``) is replaced only when asked (``replace``): two workbooks
+    sharing a form_id must not silently overwrite each other's work."""
     from terrain.xlsform import import_xlsform as convert
 
     if not authz.can_attempt(actor, Action.SPEC_WRITE):
@@ -479,7 +523,14 @@ def import_xlsform(
             "xlsform.invalid", filename=filename, count=len(errors), details={"report": report}
         )
     stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "xlsform"
-    draft = save_draft(result.yaml_text, session=session, actor=actor, filename=f"{stem}.yaml", lang=lang)
+    draft = save_draft(
+        result.yaml_text,
+        session=session,
+        actor=actor,
+        filename=f"{stem}.yaml",
+        lang=lang,
+        replace_draft=replace,
+    )
     return XlsformImport(draft=draft, report=report)
 
 

@@ -29,6 +29,11 @@ class User(SQLModel, table=True):
     active: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False, default=True))
     language: str = Field(default="fr", sa_column=sa.Column(sa.String(2), nullable=False, default="fr"))
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+    # Carried by access tokens ("gen" claim); raised when the password changes, which ends every token
+    # issued before.
+    token_generation: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    )
 
 
 class UserSite(SQLModel, table=True):

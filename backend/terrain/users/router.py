@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from terrain.auth.deps import CurrentPrincipal, SessionDep
 from terrain.errors import error_responses
+from terrain.limits import RowId
 from terrain.sites.service import site_codes
 from terrain.users import service
 from terrain.users.models import Role, User
@@ -108,7 +109,7 @@ def create_user(body: UserIn, principal: CurrentPrincipal, session: SessionDep) 
     summary="Modifier rôle, sites, activation d'un utilisateur (admin)",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def update_user(user_id: int, body: UserPatch, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+def update_user(user_id: RowId, body: UserPatch, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     user = service.update_user(
         user_id,
         session=session,

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from terrain.audit import service as audit
 from terrain.auth import authz
 from terrain.auth.authz import Action
-from terrain.auth.service import Principal, hash_password
+from terrain.auth.service import Principal, end_all_sessions, hash_password
 from terrain.errors import TerrainError
 from terrain.sites.service import sites_by_code
 from terrain.users.models import Role, User, UserSite
@@ -162,6 +162,9 @@ def update_user(
             target_type="user",
             target_id=str(user.id),
         )
+        # A reset is often the answer to a lost phone or a leaked password: nothing issued before it
+        # may keep working.
+        end_all_sessions(user, session=session, actor_user_id=actor.id, reason="password_changed")
     session.add(user)
     session.flush()
     if site_codes is not None:
