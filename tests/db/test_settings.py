@@ -39,3 +39,21 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.access_token_minutes == 5
     monkeypatch.setenv("TERRAIN_DATABASE_URL", "postgresql+psycopg://u@h/db")
     assert Settings().database_backend == "postgresql"
+
+
+def test_development_secret_is_generated_once_per_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No known default key: a development instance generates its own, keeps it, and no two data dirs
+    share one (a token signed for one instance is worthless on another)."""
+    monkeypatch.delenv("TERRAIN_SECRET_KEY", raising=False)
+    monkeypatch.delenv("TERRAIN_ENVIRONMENT", raising=False)
+    first = Settings(data_dir=tmp_path / "a")
+    key = first.signing_key()
+    stored = tmp_path / "a" / "secret_key"
+    assert len(key) >= 32 and stored.read_text().strip() == key
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert Settings(data_dir=tmp_path / "a").signing_key() == key  # same instance, next run
+    assert Settings(data_dir=tmp_path / "b").signing_key() != key
+    assert Settings(data_dir=tmp_path / "c", secret_key="k" * 40).signing_key() == "k" * 40  # type: ignore[arg-type]
+    assert not (tmp_path / "c" / "secret_key").exists()

@@ -136,3 +136,40 @@ def test_interview_guide_export_is_refused(client: TestClient, world: World) -> 
     )
     response = client.get("/api/v1/specs/guide_epn/versions/1/xlsform", headers=headers)
     assert response.status_code == 409 and response.json()["error"]["code"] == "xlsform.unsupported_kind"
+
+
+def test_second_workbook_with_the_same_form_id_does_not_overwrite_the_draft(
+    client: TestClient, world: World
+) -> None:
+    headers = world.headers(world.user("coordinator"), **{"Accept-Language": "en"})
+    first = client.post(
+        "/api/v1/specs/import-xlsform", files={"file": ("visite.xlsx", GOOD, XLSX)}, headers=headers
+    )
+    assert first.status_code == 200
+    other = workbook([["type", "name", "label"], ["text", "remarque", "Remarque"]])
+    second = client.post(
+        "/api/v1/specs/import-xlsform", files={"file": ("autre.xlsx", other, XLSX)}, headers=headers
+    )
+    assert second.status_code == 409
+    error = second.json()["error"]
+    assert (
+        error["code"] == "spec.draft_exists"
+        and "visite" in error["message"]
+        and "replace" in error["message"]
+    )
+    kept = client.get("/api/v1/specs/visite/diff?from=draft&to=draft", headers=headers)
+    assert kept.status_code == 200
+    source = client.get("/api/v1/specs/visite", headers=headers).json()
+    assert source["has_draft"] is True
+    replaced = client.post(
+        "/api/v1/specs/import-xlsform",
+        files={"file": ("autre.xlsx", other, XLSX)},
+        data={"replace": "true"},
+        headers=headers,
+    )
+    assert replaced.status_code == 200 and replaced.json()["created"] is False
+    published = client.post("/api/v1/specs/visite/publish", headers=headers)
+    compiled = client.get(
+        f"/api/v1/specs/visite/versions/{published.json()['version']}", headers=headers
+    ).json()["compiled"]
+    assert [item["name"] for item in compiled["items"]] == ["remarque"]

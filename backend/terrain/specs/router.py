@@ -76,8 +76,10 @@ class VersionDetail(VersionSummary):
 
 
 class SpecSourceIn(BaseModel):
-    source: str = Field(description="Texte YAML de la spécification / spec YAML text")
-    filename: str | None = Field(default=None, description="Nom de fichier pour les messages / for messages")
+    source: str = Field(min_length=1, description="Texte YAML de la spécification / spec YAML text")
+    filename: str | None = Field(
+        default=None, max_length=255, description="Nom de fichier pour les messages / for messages"
+    )
 
 
 class DraftOut(BaseModel):
@@ -88,8 +90,10 @@ class DraftOut(BaseModel):
 
 
 class PublishIn(BaseModel):
-    source: str | None = Field(default=None, description="Publier ce YAML plutôt que le brouillon")
-    filename: str | None = None
+    source: str | None = Field(
+        default=None, min_length=1, description="Publier ce YAML plutôt que le brouillon"
+    )
+    filename: str | None = Field(default=None, max_length=255)
 
 
 class PublishOut(BaseModel):

@@ -15,6 +15,7 @@ from terrain.limits import RowId
 from terrain.sites.service import site_codes
 from terrain.users import service
 from terrain.users.models import Role, User
+from terrain.users.service import MIN_PASSWORD_LENGTH
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -46,7 +47,9 @@ class UserOut(BaseModel):
 
 class UserIn(BaseModel):
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    password: str = Field(min_length=1, max_length=1024)
+    # The length is checked by the service (`user.weak_password`, a message that says the minimum); the
+    # schema states it so that clients know it in advance.
+    password: str = Field(max_length=1024, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH})
     role: Role
     display_name: str = ""
     language: Literal["fr", "en"] = "fr"
@@ -59,7 +62,13 @@ class UserPatch(BaseModel):
     active: bool | None = None
     display_name: str | None = None
     language: Literal["fr", "en"] | None = None
-    password: str | None = Field(default=None, max_length=1024)
+    password: str | None = Field(
+        default=None,
+        max_length=1024,
+        json_schema_extra={"minLength": MIN_PASSWORD_LENGTH},
+        description="Nouveau mot de passe : tous les jetons de l'utilisateur sont révoqués / "
+        "new password: every token of the user is revoked",
+    )
 
 
 @router.get(
