@@ -1,6 +1,8 @@
 # The two commands a new user needs: `make run` and `make test`.
 # Everything else here is what they are made of.
 PYTHON ?= python3
+# `make run PORT=8080` (or PORT in the environment) serves on another port.
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,7 +10,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test setup lint typecheck pytest migrate specs clean bench
 
 run: setup migrate specs
-	$(BIN)/terrain serve
+	$(BIN)/terrain serve --port $(PORT)
 
 test: setup lint typecheck pytest
 

@@ -176,15 +176,17 @@ def db_upgrade(revision: Annotated[str, typer.Option(help="Révision cible")] = 
 
 @app.command("serve")
 def serve(
-    host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    host: Annotated[str, typer.Option(help="Adresse d'écoute", envvar="TERRAIN_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port", envvar="PORT", min=1, max=65535)] = 8000,
 ) -> None:
     """Lancer le serveur HTTP (uvicorn)."""
     import uvicorn
 
     from terrain.main import create_app
 
-    uvicorn.run(create_app(Settings()), host=host, port=port, proxy_headers=True)
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any local peer. Terrain reads it
+    # itself, only from the proxies listed in TERRAIN_TRUSTED_PROXIES.
+    uvicorn.run(create_app(Settings()), host=host, port=port, proxy_headers=False)
 
 
 # --- specs -------------------------------------------------------------------------------------
