@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("terrain.errors")
@@ -53,6 +54,11 @@ CATALOG: dict[str, ErrorDef] = {
         "The JSON sent is nested {depth} levels deep; the maximum is {max_depth}.",
     ),
     "internal.error": ErrorDef(500, "Erreur interne du serveur.", "Internal server error."),
+    "db.conflict": ErrorDef(
+        409,
+        "Cette donnée vient d'être modifiée par une autre requête en même temps : rechargez et réessayez.",
+        "This data was just changed by another request at the same time: reload and try again.",
+    ),
     # authentication
     "auth.not_authenticated": ErrorDef(401, "Authentification requise.", "Authentication required."),
     "auth.invalid_token": ErrorDef(401, "Jeton invalide ou expiré.", "Invalid or expired token."),
@@ -211,7 +217,7 @@ _DESCRIPTIONS = {
     401: "Non authentifié / not authenticated (`auth.not_authenticated`, `auth.invalid_token`)",
     403: "Interdit pour ce rôle ou ce site / forbidden for this role or site (`auth.forbidden`)",
     404: "Introuvable ou non visible / not found or not visible",
-    409: "Conflit / conflict",
+    409: "Conflit / conflict (`db.conflict` : modification concurrente / concurrent change)",
     422: "Données invalides / invalid data (`request.invalid`, `spec.invalid`, …)",
     413: "Corps trop volumineux / body too large (`request.too_large`, limite dans le message)",
     429: "Trop de tentatives / rate limited (`auth.rate_limited`)",
@@ -252,9 +258,31 @@ def _megabytes(size: int) -> str:
     return f"{value:.0f}" if value >= 10 or value.is_integer() else f"{value:.1f}"
 
 
+# Unique constraints whose violation has a meaning of its own, by constraint name (PostgreSQL) and by
+# "table.column" (SQLite names the columns, not the constraint). Any other violation is ``db.conflict``.
+_INTEGRITY_CODES: dict[str, str] = {
+    "uq_users_email": "user.email_taken",
+    "users.email": "user.email_taken",
+}
+
+
+def integrity_error(exc: IntegrityError) -> TerrainError:
+    """A database integrity error (typically two requests racing for the same unique value) -> a catalog
+    error: the one place where they are translated, so that a race is a 409, never a 500."""
+    orig = exc.orig
+    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)  # psycopg
+    if constraint is None:  # sqlite3: "UNIQUE constraint failed: users.email"
+        text = str(orig)
+        constraint = text.split(":", 1)[1].strip() if ":" in text else None
+    code = _INTEGRITY_CODES.get(constraint or "", "db.conflict")
+    return TerrainError(code, details={"constraint": constraint} if code == "db.conflict" else {})
+
+
 def _to_terrain_error(exc: Exception) -> TerrainError:
     if isinstance(exc, TerrainError):
         return exc
+    if isinstance(exc, IntegrityError):
+        return integrity_error(exc)
     if isinstance(exc, RequestValidationError):
         errors = [
             {

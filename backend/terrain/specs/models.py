@@ -83,7 +83,12 @@ class SpecSite(SQLModel, table=True):
         sa_column=sa.Column(sa.Integer, sa.ForeignKey("specs.id", ondelete="CASCADE"), primary_key=True)
     )
     site_id: int = Field(
-        sa_column=sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("sites.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,  # "who/what is on this site" (the migration creates it)
+        )
     )
 
 

@@ -43,5 +43,10 @@ class UserSite(SQLModel, table=True):
         sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     )
     site_id: int = Field(
-        sa_column=sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("sites.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,  # "who/what is on this site" (the migration creates it)
+        )
     )
