@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import heapq
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from terrain import expressions as ex
 
 from .canonical import content_hash
 from .issues import Severity, SpecIssue
+from .limits import MAX_ISSUES, MAX_ITEMS, MAX_SOURCE_BYTES, MAX_SUGGESTION_WORK, utf8_size
 from .yamlsource import (
     Pos,
     PosMap,
@@ -253,11 +255,6 @@ def _kind_of(value: Any) -> str:
     return "other"
 
 
-def _suggest(word: str, choices: Any) -> str:
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return found[0] if found else ""
-
-
 def _aggregate_free_refs(tree: dict[str, Any]) -> set[str]:
     """Names referenced outside count()/sum() arguments."""
     out: set[str] = set()
@@ -331,6 +328,7 @@ class Compiler:
         self.used_lists: set[str] = set()
         self.other_lists: dict[str, str] = {}
         self.audience_names: list[str] = []
+        self.suggestion_work = 0
 
     # --- issues -----------------------------------------------------------------------------------------
 
@@ -347,6 +345,16 @@ class Compiler:
             low, high = params.get("min"), params.get("max")
             params["variant"] = "at_least" if high is None else "exact" if low == high else "range"
         self.issue(pos, task.path, error.code, **params)
+
+    def suggest(self, word: str, choices: Collection[str]) -> str:
+        """The closest of ``choices`` ("did you mean"), while the budget lasts: each lookup compares the
+        word with every choice, so thousands of unknown names among thousands of fields would take
+        minutes. Past MAX_SUGGESTION_WORK names compared, issues come without a suggestion."""
+        if self.suggestion_work + len(choices) > MAX_SUGGESTION_WORK:
+            return ""  # small lookups (keys, types) may still fit later
+        self.suggestion_work += len(choices)
+        found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+        return found[0] if found else ""
 
     # --- typed accessors ---------------------------------------------------------------------------------
 
@@ -408,7 +416,7 @@ class Compiler:
                     f"{path}.{key}" if path else key,
                     "unknown_key",
                     key=key,
-                    suggestion=_suggest(key, allowed),
+                    suggestion=self.suggest(key, allowed),
                 )
 
     def label(
@@ -521,10 +529,39 @@ class Compiler:
         if not isinstance(doc, PosMap):
             self.issue((0, 0), "", "not_a_mapping", found=_kind_of(doc))
             return CompileResult(None, self.issues, None)
+        if not self.items_within_limit(doc):
+            return CompileResult(None, self.issues, None)
         compiled = self.document(doc)
         if any(i.severity == "error" for i in self.issues) or compiled is None:
             return CompileResult(None, self.issues, None)
         return CompileResult(compiled, self.issues, content_hash(compiled))
+
+    def items_within_limit(self, doc: PosMap) -> bool:
+        """Counts the entries of every `items` list (aliases expanded) before the walk, whose work grows
+        with them; over MAX_ITEMS, the issue points at the first entry past the limit."""
+        roots = [doc.get("items")]
+        themes = doc.get("themes")
+        if isinstance(themes, list):
+            roots += [theme.get("items") for theme in themes if isinstance(theme, dict)]
+        # (list, next index), in document order; the loader bounds the depth and refuses cycles
+        stack: list[tuple[list[Any], int]] = [(seq, 0) for seq in reversed(roots) if isinstance(seq, list)]
+        total = 0
+        over: Pos = (0, 0)
+        while stack:
+            seq, index = stack.pop()
+            if index >= len(seq):
+                continue
+            stack.append((seq, index + 1))
+            total += 1
+            if total == MAX_ITEMS + 1:
+                over = item_pos(seq, index, node_pos(seq, (0, 0)))
+            entry = seq[index]
+            if isinstance(entry, dict) and isinstance(entry.get("items"), list):
+                stack.append((entry["items"], 0))
+        if total <= MAX_ITEMS:
+            return True
+        self.issue(over, "items", "too_many_items", count=total, max=MAX_ITEMS)
+        return False
 
     def document(self, doc: PosMap) -> dict[str, Any] | None:
         origin = (0, 0)
@@ -538,7 +575,7 @@ class Compiler:
                 "kind",
                 "unknown_kind",
                 kind=str(kind),
-                suggestion=_suggest(str(kind), KINDS),
+                suggestion=self.suggest(str(kind), KINDS),
             )
         else:
             self.kind = str(kind)
@@ -628,7 +665,7 @@ class Compiler:
                     "unknown_metadata",
                     name=str(name),
                     allowed=", ".join(METADATA),
-                    suggestion=_suggest(str(name), METADATA),
+                    suggestion=self.suggest(str(name), METADATA),
                 )
             elif name in out:
                 self.issue(pos, f"metadata[{i}]", "duplicate_metadata", "warning", name=name)
@@ -791,7 +828,7 @@ class Compiler:
                 f"{path}.type",
                 "unknown_type",
                 type=str(type_),
-                suggestion=_suggest(str(type_), ITEM_TYPES),
+                suggestion=self.suggest(str(type_), ITEM_TYPES),
             )
             return []
         self.check_keys(node, _ALLOWED[type_], path, ALL_ITEM_KEYS)
@@ -932,7 +969,7 @@ class Compiler:
                     f"{path}.choice_list",
                     "unknown_choice_list",
                     name=named,
-                    suggestion=_suggest(named, self.list_pos),
+                    suggestion=self.suggest(named, self.list_pos),
                 )
             else:
                 list_name = str(named)
@@ -1099,7 +1136,7 @@ class Compiler:
                         "consent.mode",
                         "unknown_consent_mode",
                         mode=str(mode),
-                        suggestion=_suggest(str(mode), CONSENT_MODES),
+                        suggestion=self.suggest(str(mode), CONSENT_MODES),
                     )
                 text = self.label(craw, "text", "consent.text", required=True, owner_pos=cpos)
                 consent = {"mode": str(mode) if mode in CONSENT_MODES else None, "text": text}
@@ -1151,7 +1188,7 @@ class Compiler:
                             wpath,
                             "unknown_audience",
                             name=str(audience),
-                            suggestion=_suggest(str(audience), self.audience_names),
+                            suggestion=self.suggest(str(audience), self.audience_names),
                         )
                         continue
                     wording[str(audience)] = self.label(wraw, audience, wpath, required=True, owner_pos=pos)
@@ -1173,7 +1210,7 @@ class Compiler:
                         f"{path}.audiences[{i}]",
                         "unknown_audience",
                         name=str(audience),
-                        suggestion=_suggest(str(audience), self.audience_names),
+                        suggestion=self.suggest(str(audience), self.audience_names),
                     )
                 elif audience not in audiences:
                     audiences.append(str(audience))
@@ -1263,14 +1300,14 @@ class Compiler:
                         task.path,
                         "unknown_filter_property",
                         name=prop,
-                        suggestion=_suggest(prop, task.filter_props),
+                        suggestion=self.suggest(prop, task.filter_props),
                     )
                     ok = False
                 continue
             info = self.fields.get(name)
             if info is None:
                 self.issue(
-                    pos, task.path, "unknown_reference", name=name, suggestion=_suggest(name, self.fields)
+                    pos, task.path, "unknown_reference", name=name, suggestion=self.suggest(name, self.fields)
                 )
                 ok = False
                 continue
@@ -1341,32 +1378,68 @@ class Compiler:
                 info = self.fields.get(name)
                 if info is None:
                     self.issue(
-                        pos, task.path, "unknown_reference", name=name, suggestion=_suggest(name, self.fields)
+                        pos,
+                        task.path,
+                        "unknown_reference",
+                        name=name,
+                        suggestion=self.suggest(name, self.fields),
                     )
                 elif info.repeats != task.repeats[: len(info.repeats)]:
                     self.issue(pos, task.path, "repeat_reference_outside", name=name, repeat=info.repeats[-1])
+
+
+def _capped(issues: list[SpecIssue], filename: str) -> list[SpecIssue]:
+    """At most MAX_ISSUES issues, errors first, in file order, then one ``too_many_issues`` saying how
+    many were left out (an error when an error was left out, so that the verdict never changes)."""
+    if len(issues) <= MAX_ISSUES:
+        return issues
+    ranked = sorted(issues, key=lambda issue: (issue.severity != "error", issue.line, issue.col))
+    kept, left = ranked[:MAX_ISSUES], ranked[MAX_ISSUES:]
+    kept.sort(key=lambda issue: (issue.line, issue.col))
+    first = min(left, key=lambda issue: (issue.line, issue.col))
+    severity: Severity = "error" if any(issue.severity == "error" for issue in left) else "warning"
+    summary = SpecIssue(
+        filename,
+        first.line,
+        first.col,
+        "",
+        "too_many_issues",
+        {"count": len(left), "max": MAX_ISSUES},
+        severity,
+    )
+    return [*kept, summary]
 
 
 def compile_text(text: str, filename: str = "<spec>") -> CompileResult:
     """Compile spec YAML. Never raises: every problem is an issue of the result."""
     if not isinstance(text, str):
         text = str(text)
+    size = utf8_size(text)
+    if size > MAX_SOURCE_BYTES:  # before any parser, and before the text is split into lines
+        issue = SpecIssue(filename, 1, 1, "", "source_too_large", {"size": size, "max": MAX_SOURCE_BYTES})
+        return CompileResult(None, [issue], None)
     compiler = Compiler(text, filename)
     try:
         result = compiler.run()
         # In file order, as a coordinator reads the file (sorted() is stable for issues at one place).
         result.issues.sort(key=lambda issue: (issue.line, issue.col))
+        result.issues = _capped(result.issues, filename)
         return result
     except RecursionError:
         compiler.issue((0, 0), "", "too_deep", max=MAX_NESTING)
     except Exception as exc:  # last resort: a compiler bug is reported as an issue, never a stack trace
         compiler.issue((0, 0), "", "internal_error", error=type(exc).__name__)
-    return CompileResult(None, compiler.issues, None)
+    return CompileResult(None, _capped(compiler.issues, filename), None)
 
 
 def compile_file(path: str | Path) -> CompileResult:
     p = Path(path)
     try:
+        # A huge file is refused from its size, without reading it.
+        size = p.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            issue = SpecIssue(str(p), 1, 1, "", "source_too_large", {"size": size, "max": MAX_SOURCE_BYTES})
+            return CompileResult(None, [issue], None)
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         issue = SpecIssue(str(p), 1, 1, "", "unreadable_file", {"error": type(exc).__name__})

@@ -18,3 +18,14 @@ MAX_NODES = 300_000
 MAX_ITEMS = 5_000
 # Issues listed for one spec: the rest is summed up in one `too_many_issues` issue.
 MAX_ISSUES = 200
+# Names compared, over a whole spec, to find "did you mean" suggestions (up to 40 µs each, so at most
+# about 1 s): past it, issues come without a suggestion. A typo among 300 fields costs 300.
+MAX_SUGGESTION_WORK = 20_000
+
+
+def utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8, encoded by slices so that a huge text is not copied whole."""
+    if text.isascii():
+        return len(text)
+    step = 1 << 20
+    return sum(len(text[i : i + step].encode("utf-8", "surrogatepass")) for i in range(0, len(text), step))

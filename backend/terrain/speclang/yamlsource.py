@@ -1,18 +1,31 @@
-"""YAML loading with positions (ruamel.yaml nodes and their marks) and position look-ups, 0-based."""
+"""YAML loading with positions (the marks of ruamel.yaml's parser events) and position look-ups, 0-based."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from ruamel.yaml.nodes import ScalarNode
+
+from .limits import MAX_DEPTH, MAX_NODES
 
 Pos = tuple[int, int]  # 0-based line, column
 
 
 class YamlProblem(Exception):
-    """Malformed YAML: ``code`` is yaml_syntax or duplicate_key, ``pos`` 0-based."""
+    """Malformed or oversized YAML, ``pos`` 0-based. ``code`` is yaml_syntax, duplicate_key,
+    nesting_too_deep, expansion_too_large or recursive_alias."""
 
     def __init__(self, code: str, params: dict[str, Any], pos: Pos) -> None:
         super().__init__(code)
@@ -51,86 +64,173 @@ class PosSeq(list[Any]):
     lc: _Lines
 
 
-def _mark(node: Any) -> Pos:
-    return (node.start_mark.line, node.start_mark.column)
+def _mark(event: Any) -> Pos:
+    return (event.start_mark.line, event.start_mark.column)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_NO_KEY = object()  # a mapping frame waiting for its next key
+
+
+class _Frame:
+    """An open mapping or sequence: its value, the expanded size counted when it opened, its anchor, and
+    for a mapping the key waiting for its value."""
+
+    __slots__ = ("anchor", "container", "key", "key_pos", "opened_at")
+
+    def __init__(self, container: PosMap | PosSeq, anchor: Any, opened_at: int) -> None:
+        self.container = container
+        self.anchor = anchor
+        self.opened_at = opened_at
+        self.key: Any = _NO_KEY
+        self.key_pos: Pos = (0, 0)
 
 
 class _Builder:
-    """Nodes composed by the (faster) safe parser -> PosMap/PosSeq/plain scalars with positions. Aliases
-    share objects, as with ruamel's own constructor, so recursive documents stay finite."""
+    """Parser events -> PosMap/PosSeq/plain scalars with positions: the composer's work, without its
+    recursion (libyaml's composer overflows the C stack on deep nesting, the pure one raises
+    RecursionError). Nesting depth and the size with aliases expanded are checked at each event, so an
+    oversized document is refused before it is built further. Aliases share objects, as with ruamel's
+    own constructor: memory stays bounded by the text."""
 
-    def __init__(self, constructor: Any) -> None:
+    def __init__(self, constructor: Any, resolver: Any) -> None:
         self.constructor = constructor
-        self.memo: dict[int, Any] = {}
+        self.resolver = resolver
+        # anchor -> (value, position, expanded size); size -1 while the anchored collection is open
+        self.anchors: dict[Any, tuple[Any, Pos, int]] = {}
+        self.plain_tags: dict[str, Any] = {}  # plain scalar text -> resolved tag (most texts repeat)
+        self.count = 0  # values read so far, aliases expanded
+        self.duplicate: YamlProblem | None = None
 
-    def build(self, node: Any) -> Any:
-        done = self.memo.get(id(node))
-        if done is not None:
-            return done
-        if isinstance(node, ScalarNode):
-            try:
-                value = self.constructor.construct_object(node, deep=True)
-            except Exception:  # unknown tags (!!python/...) and bad timestamps: keep the text
-                value = str(node.value)
-            if isinstance(value, bytes | set | tuple) or not isinstance(
-                value, str | int | float | bool | dt.date | type(None)
-            ):
-                value = str(node.value)
-            return value
-        line, col = _mark(node)
-        if isinstance(node, SequenceNode):
-            seq = PosSeq()
-            seq.lc = _Lines(line, col)
-            self.memo[id(node)] = seq
-            for child in node.value:
-                seq.lc.items.append(_mark(child))
-                seq.append(self.build(child))
-            return seq
-        if isinstance(node, MappingNode):
-            mapping = PosMap()
-            mapping.lc = _Lines(line, col)
-            self.memo[id(node)] = mapping
-            for key_node, value_node in node.value:
-                key = self.build(key_node)
-                if isinstance(key, list | dict):
-                    key = (
-                        str(key_node.value) if isinstance(key_node, ScalarNode) else f"<{type(key).__name__}>"
-                    )
-                if key in mapping:
-                    raise YamlProblem("duplicate_key", {"key": str(key)}, _mark(key_node))
-                mapping.lc.keys[key] = _mark(key_node)
-                mapping.lc.values[key] = _mark(value_node)
-                mapping[key] = self.build(value_node)
-            return mapping
-        return None
+    def build(self, events: Iterator[Any]) -> Any:
+        stack: list[_Frame] = []
+        root: Any = None
+        documents = 0
+        for event in events:
+            if isinstance(event, ScalarEvent):
+                self.grow(event)
+                value = self.scalar(event)
+                pos = _mark(event)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (value, pos, 1)
+            elif isinstance(event, MappingStartEvent | SequenceStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlProblem("nesting_too_deep", {"max": MAX_DEPTH}, _mark(event))
+                opened_at = self.count
+                self.grow(event)
+                line, col = _mark(event)
+                container: PosMap | PosSeq = PosMap() if isinstance(event, MappingStartEvent) else PosSeq()
+                container.lc = _Lines(line, col)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (container, (line, col), -1)
+                stack.append(_Frame(container, event.anchor, opened_at))
+                continue
+            elif isinstance(event, MappingEndEvent | SequenceEndEvent):
+                frame = stack.pop()
+                value, pos = frame.container, (frame.container.lc.line, frame.container.lc.col)
+                if frame.anchor is not None and self.anchors.get(frame.anchor, (None,))[0] is value:
+                    self.anchors[frame.anchor] = (value, pos, self.count - frame.opened_at)
+            elif isinstance(event, AliasEvent):
+                value, pos = self.alias(event)
+            elif isinstance(event, DocumentStartEvent):
+                documents += 1
+                if documents > 1:  # as ruamel's compose(): one document only
+                    raise YamlProblem("yaml_syntax", {"problem": "but found another document"}, _mark(event))
+                self.anchors = {}
+                continue
+            else:  # stream start and end, document end
+                continue
+            if stack:
+                self.attach(stack[-1], value, pos)
+            else:
+                root = value
+        if self.duplicate is not None:  # reported once the text is known to parse, as before
+            raise self.duplicate
+        return root
+
+    def grow(self, event: Any, size: int = 1) -> None:
+        self.count += size
+        if self.count > MAX_NODES:
+            raise YamlProblem("expansion_too_large", {"max": MAX_NODES}, _mark(event))
+
+    def alias(self, event: Any) -> tuple[Any, Pos]:
+        name = event.anchor
+        if name not in self.anchors:
+            raise YamlProblem("yaml_syntax", {"problem": f"found undefined alias {name!r}"}, _mark(event))
+        value, pos, size = self.anchors[name]
+        if size < 0:  # inside its own anchor: an endless document
+            raise YamlProblem("recursive_alias", {"anchor": str(name)}, _mark(event))
+        self.grow(event, size)
+        return value, pos  # positions of the anchored value, as with ruamel's composed nodes
+
+    def scalar(self, event: Any) -> Any:
+        tag = event.ctag
+        if tag is None or str(tag) == "!":
+            if not event.implicit[0]:  # quoted or block scalar without a tag: a string
+                return event.value
+            tag = self.plain_tags.get(event.value)
+            if tag is None:
+                tag = self.plain_tags[event.value] = self.resolver.resolve(
+                    ScalarNode, event.value, event.implicit
+                )
+        if tag == _STR_TAG:
+            return event.value
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except Exception:  # unknown tags (!!python/...) and bad timestamps: keep the text
+            value = str(node.value)
+        if isinstance(value, bytes | set | tuple) or not isinstance(
+            value, str | int | float | bool | dt.date | type(None)
+        ):
+            value = str(node.value)
+        return value
+
+    def attach(self, frame: _Frame, value: Any, pos: Pos) -> None:
+        container = frame.container
+        if isinstance(container, PosSeq):
+            container.lc.items.append(pos)
+            container.append(value)
+            return
+        key = frame.key
+        if key is _NO_KEY:
+            if isinstance(value, list | dict):
+                value = f"<{type(value).__name__}>"
+            if value in container and self.duplicate is None:
+                self.duplicate = YamlProblem("duplicate_key", {"key": str(value)}, pos)
+            frame.key, frame.key_pos = value, pos
+            return
+        frame.key = _NO_KEY
+        if key in container:  # a duplicate key, already recorded: the first value stays
+            return
+        container.lc.keys[key] = frame.key_pos
+        container.lc.values[key] = pos
+        container[key] = value
+
+
+def _read(text: str, pure: bool) -> Any:
+    yaml = YAML(typ="safe", pure=pure)
+    return _Builder(yaml.constructor, yaml.resolver).build(yaml.parse(text))
 
 
 def load(text: str) -> Any:
     """The document (PosMap, PosSeq or scalar); raises YamlProblem only.
 
-    The safe parser composes nodes with their marks; comments are skipped, which makes it much faster than
-    the round-trip loader (see docs/performance.md)."""
+    The safe parser's events are built with their marks; comments are skipped, which makes it much faster
+    than the round-trip loader (see docs/performance.md). Both parsers keep an explicit state stack, so
+    neither recurses on nesting; the limits of limits.py are checked while reading."""
     try:
-        # libyaml (ruamel.yaml.clib) composes about 3x faster. Its scanner is stricter on a few valid
-        # documents (e.g. French "Comment ?" inside a flow mapping), so any failure is retried with the
-        # pure-Python parser, whose verdict and messages are the reference.
-        fast = YAML(typ="safe", pure=False)
-        node = fast.compose(text)
-        constructor = fast.constructor
-    except Exception:
-        node, constructor = None, None
-    yaml = YAML(typ="safe", pure=True)
-    try:
-        if constructor is None:
-            node = yaml.compose(text)
-            constructor = yaml.constructor
-        if node is None:
-            return None
-        return _Builder(constructor).build(node)
+        try:
+            # libyaml (ruamel.yaml.clib) parses about 3x faster. Its scanner is stricter on a few valid
+            # documents (e.g. French "Comment ?" inside a flow mapping), so a syntax error is retried with
+            # the pure-Python parser, whose verdict and messages are the reference.
+            return _read(text, pure=False)
+        except YamlProblem:
+            raise
+        except Exception:
+            return _read(text, pure=True)
     except YamlProblem:
         raise
-    except RecursionError:
-        raise YamlProblem("yaml_syntax", {"problem": "nesting too deep"}, (0, 0)) from None
     except Exception as exc:  # ruamel raises many classes; all are reported the same way
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         pos = (int(getattr(mark, "line", 0)), int(getattr(mark, "column", 0))) if mark else (0, 0)
