@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Path, Query
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +25,9 @@ from terrain.config import MIB
 # (SQLite raises OverflowError beyond 64 bits, PostgreSQL an out-of-range error beyond 32).
 MAX_ID = 2**31 - 1
 MAX_JSON_DEPTH = 64
+# Text that is stored or looked up: PostgreSQL refuses U+0000 in text (a DataError, so a 500), so the schema
+# refuses it first, with a documented 422.
+NO_NUL = r"^[^\x00]*$"
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="Identifiant / id")]
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="Numéro de version / version number")]
@@ -73,7 +77,11 @@ class JsonTooDeep(StarletteHTTPException):
         self.depth = depth
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A string runs to its closing quote, or to the end of the body when it has none: every quote then starts
+# a match, so the scan stays linear (a body of unterminated escaped quotes took hours with a pattern that
+# required the closing quote and retried from every following quote). The loop is unrolled and possessive
+# (Python >= 3.11): ``(?:[^"\\]|\\.)*`` kept a backtracking entry per character, 600 MB for one 5 MiB string.
+_JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 
 
@@ -85,12 +93,21 @@ def json_depth(body: bytes) -> int:
     return max(itertools.accumulate(steps, initial=0))
 
 
+# Bodies this large have their depth measured in a worker thread, off the event loop.
+DEPTH_SCAN_INLINE_BYTES = 64 * 1024
+
+
 def _is_json(scope: Scope) -> bool:
+    """A JSON media type, or none at all: FastAPI parses a body without Content-Type as JSON."""
     for key, value in scope.get("headers", ()):
         if key == b"content-type":
             media: bytes = value.split(b";")[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
-    return False
+    return True
+
+
+def _is_chunked(scope: Scope) -> bool:
+    return any(key == b"transfer-encoding" for key, _ in scope.get("headers", ()))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -120,14 +137,19 @@ class BodyLimitMiddleware:
         if declared is not None and declared > limit:
             await self._refuse(scope, receive, send, BodyTooLarge(limit))
             return
-        if _is_json(scope) and declared:
-            # Small enough to hold (the limit says so): read it all, check its depth, then replay it.
+        has_body = bool(declared) or (declared is None and _is_chunked(scope))
+        if has_body and _is_json(scope):
+            # Small enough to hold (the limit says so, counted as it arrives when streamed without a
+            # Content-Length): read it all, check its depth, then replay it.
             try:
                 body = await _read_all(receive, limit)
             except BodyTooLarge as exc:
                 await self._refuse(scope, receive, send, exc)
                 return
-            depth = json_depth(body)
+            if len(body) > DEPTH_SCAN_INLINE_BYTES:  # up to a second of CPU for 5 MiB: not on the loop
+                depth = await run_in_threadpool(json_depth, body)
+            else:
+                depth = json_depth(body)
             if depth > MAX_JSON_DEPTH:
                 await self._refuse(scope, receive, send, JsonTooDeep(depth))
                 return

@@ -6,7 +6,7 @@ import functools
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -15,9 +15,39 @@ from terrain.auth import service
 from terrain.auth.deps import CurrentPrincipal, SessionDep, SettingsDep, client_ip, get_limiter
 from terrain.auth.models import DeviceToken
 from terrain.errors import error_responses
-from terrain.limits import RowId, optional_id_query
+from terrain.limits import NO_NUL, RowId, optional_id_query
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+# No text input may contain U+0000: PostgreSQL cannot store or even compare it (a 500, before), and no
+# name, code or address has one. Stated in the schema, refused with 422 on every database alike.
+
+
+class LoginForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, documented as the server reads it: an empty field is a missing one (so
+    ``username`` and ``password`` have at least one character), and a form cannot carry ``null`` (so
+    ``grant_type`` is a string whose absence means ``password``)."""
+
+    def __init__(
+        self,
+        *,
+        username: Annotated[
+            str, Form(min_length=1, pattern=NO_NUL, description="Adresse e-mail / email address")
+        ],
+        password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
+        grant_type: Annotated[str, Form(pattern="^password$")] = "password",
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 class TokenOut(BaseModel):
@@ -27,7 +57,9 @@ class TokenOut(BaseModel):
 
 
 class DeviceTokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200, description="Libellé de l'appareil / device label")
+    name: str = Field(
+        min_length=1, max_length=200, pattern=NO_NUL, description="Libellé de l'appareil / device label"
+    )
 
 
 class DeviceTokenOut(BaseModel):
@@ -66,7 +98,7 @@ class DeviceTokenCreated(DeviceTokenOut):
 )
 async def token(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> TokenOut:

@@ -9,16 +9,28 @@ from pydantic import BaseModel, Field
 
 from terrain.auth.deps import CurrentPrincipal, SessionDep
 from terrain.errors import error_responses
+from terrain.limits import NO_NUL
 from terrain.sites import service
 from terrain.sites.models import Site
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 
+# No text input may contain U+0000: PostgreSQL cannot store or even compare it (a 500, before), and no
+# name, code or address has one. Stated in the schema, refused with 422 on every database alike.
+
 
 class SiteIn(BaseModel):
-    code: str = Field(min_length=1, max_length=64, examples=["aire-nord"])
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    # The service checks the pattern itself (`site.invalid_code`, a message that says what is allowed); the
+    # schema states it so that clients know it in advance.
+    code: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["aire-nord"],
+        json_schema_extra={"pattern": service.SITE_CODE.pattern},
+        description="Minuscules, chiffres, tirets / lowercase letters, digits, dashes",
+    )
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    description: str = Field(default="", pattern=NO_NUL)
 
 
 class SiteOut(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,12 +16,16 @@ from terrain.auth.authz import Action
 from terrain.auth.deps import CurrentPrincipal, SessionDep
 from terrain.auth.service import Principal
 from terrain.errors import TerrainError, error_responses, request_language
-from terrain.limits import VersionNumber
+from terrain.limits import MAX_ID, MAX_JSON_DEPTH, NO_NUL, JsonTooDeep, VersionNumber, json_depth
 from terrain.sites.service import site_codes
 from terrain.specs import service
 from terrain.specs.models import Spec, SpecVersion
 
 router = APIRouter(prefix="/api/v1/specs", tags=["specs"])
+
+# No text input may contain U+0000: PostgreSQL cannot store or even compare it (a 500, before), and no
+# name, code or address has one. Stated in the schema, refused with 422 on every database alike.
+SpecName = Annotated[str, Path(pattern=NO_NUL, description="Nom de la spécification / spec name")]
 
 YAML_TYPES = ("text/plain", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
@@ -105,7 +109,7 @@ class PublishOut(BaseModel):
 
 
 class SitesIn(BaseModel):
-    sites: list[str] = Field(description="Codes des sites / site codes")
+    sites: list[Annotated[str, Field(pattern=NO_NUL)]] = Field(description="Codes des sites / site codes")
 
 
 class SitesOut(BaseModel):
@@ -143,6 +147,12 @@ async def _read_source(request: Request) -> tuple[str, str | None]:
         raise TerrainError("request.malformed", details={"reason": "not_utf8"}) from exc
     if content_type in YAML_TYPES:
         return text, request.headers.get("x-filename")
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        # The edge checks the depth of JSON bodies only; any other type is read as JSON here too, so its
+        # depth is checked before json.loads, whose C scanner recurses (a RecursionError, a 500, before).
+        depth = await run_in_threadpool(json_depth, raw)
+        if depth > MAX_JSON_DEPTH:
+            raise JsonTooDeep(depth)
     try:
         body = SpecSourceIn.model_validate(json.loads(text or "null"))
     except (ValueError, TypeError) as exc:
@@ -210,7 +220,7 @@ async def upload_spec(request: Request, principal: CurrentPrincipal, session: Se
     summary="Une spécification et ses versions",
     responses=error_responses(401, 404),
 )
-def get_spec(name: str, principal: CurrentPrincipal, session: SessionDep) -> SpecDetail:
+def get_spec(name: SpecName, principal: CurrentPrincipal, session: SessionDep) -> SpecDetail:
     spec = service.get_visible_spec(name, session=session, actor=principal)
     draft = (
         service.draft_of(spec, session=session) if authz.allowed(principal, Action.SPEC_READ_DRAFT) else None
@@ -229,7 +239,7 @@ def get_spec(name: str, principal: CurrentPrincipal, session: SessionDep) -> Spe
     responses=error_responses(401, 404),
 )
 def get_version(
-    name: str, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
+    name: SpecName, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
 ) -> VersionDetail:
     spec, row = service.get_version(name, version, session=session, actor=principal)
     return VersionDetail(
@@ -254,7 +264,7 @@ def get_version(
     },
 )
 def publish_spec(
-    name: str,
+    name: SpecName,
     request: Request,
     response: Response,
     principal: CurrentPrincipal,
@@ -287,7 +297,7 @@ def publish_spec(
     responses=error_responses(401, 403, 404, 409),
 )
 def close_version(
-    name: str, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
+    name: SpecName, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
 ) -> VersionSummary:
     return VersionSummary.of(service.close_version(name, version, session=session, actor=principal))
 
@@ -300,13 +310,30 @@ def close_version(
     responses=error_responses(401, 403, 404, 409),
 )
 def diff_spec(
-    name: str,
+    name: SpecName,
     principal: CurrentPrincipal,
     session: SessionDep,
     from_: str | None = Query(default=None, alias="from", examples=["1"]),
     to: str | None = Query(default=None, examples=["draft"]),
 ) -> dict[str, Any]:
+    from_, to = _version_ref(from_, "from"), _version_ref(to, "to")
     return service.diff_versions(name, session=session, actor=principal, from_ref=from_, to_ref=to)
+
+
+def _version_ref(value: str | None, field: str) -> str | None:
+    """``draft``, or a number within the range of version numbers: a larger one reached the database
+    (SQLite overflows past 64 bits, PostgreSQL past 32: a 500), it is a 422 like a path version."""
+    if value is None or value == service.DRAFT:
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        return value  # not a number at all: spec.version_not_found, from the service
+    if not 1 <= number <= MAX_ID:
+        message = f"Input should be 'draft' or a version number from 1 to {MAX_ID}"
+        error = {"loc": ["query", field], "msg": message, "type": "version_ref"}
+        raise TerrainError("request.invalid", details={"errors": [error]})
+    return value
 
 
 @router.put(
@@ -317,7 +344,7 @@ def diff_spec(
     "aux autres sites sont conservées).",
     responses=error_responses(401, 403, 404, 422),
 )
-def assign_sites(name: str, body: SitesIn, principal: CurrentPrincipal, session: SessionDep) -> SitesOut:
+def assign_sites(name: SpecName, body: SitesIn, principal: CurrentPrincipal, session: SessionDep) -> SitesOut:
     site_ids = service.assign_sites(name, body.sites, session=session, actor=principal)
     return SitesOut(name=name, sites=site_codes(site_ids, session=session))
 
@@ -392,7 +419,7 @@ async def import_xlsform(
     },
 )
 def export_xlsform(
-    name: str, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
+    name: SpecName, version: VersionNumber, principal: CurrentPrincipal, session: SessionDep
 ) -> Response:
     filename, data = service.export_xlsform(name, version, session=session, actor=principal)
     return Response(

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlmodel import Session
 
 from terrain.auth.deps import CurrentPrincipal, SessionDep
 from terrain.errors import error_responses
-from terrain.limits import RowId
+from terrain.limits import NO_NUL, RowId
 from terrain.sites.service import site_codes
 from terrain.users import service
 from terrain.users.models import Role, User
 from terrain.users.service import MIN_PASSWORD_LENGTH
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
+
+# No text input may contain U+0000: PostgreSQL cannot store or even compare it (a 500, before), and no
+# name, code or address has one. Stated in the schema, refused with 422 on every database alike.
+SiteCode = Annotated[str, Field(pattern=NO_NUL)]
+# No @, NUL or whitespace in an address. Whitespace is spelled out: `\s` means one set to the server's regex
+# engine (Unicode White_Space, with U+0085) and another to JSON Schema's (ECMA 262, with U+FEFF), so a
+# client trusting the schema had addresses refused.
+_NOT_IN_EMAIL = r"@\x00\x09-\x0d\x20\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
 class UserOut(BaseModel):
@@ -46,21 +54,22 @@ class UserOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str = Field(min_length=3, max_length=320, pattern=rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+$")
     # The length is checked by the service (`user.weak_password`, a message that says the minimum); the
     # schema states it so that clients know it in advance.
     password: str = Field(max_length=1024, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH})
     role: Role
-    display_name: str = ""
+    display_name: str = Field(default="", pattern=NO_NUL)
     language: Literal["fr", "en"] = "fr"
-    sites: list[str] = []
+    sites: list[SiteCode] = []
 
 
 class UserPatch(BaseModel):
     role: Role | None = None
-    sites: list[str] | None = None
-    active: bool | None = None
-    display_name: str | None = None
+    sites: list[SiteCode] | None = None
+    # JSON true/false only: 0, 1, "yes" or "off" are refused (422), as the schema says, not guessed.
+    active: StrictBool | None = None
+    display_name: str | None = Field(default=None, pattern=NO_NUL)
     language: Literal["fr", "en"] | None = None
     password: str | None = Field(
         default=None,
