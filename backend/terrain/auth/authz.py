@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from terrain.auth.service import Principal
 from terrain.errors import TerrainError
-from terrain.users.models import Role
+from terrain.principals import Principal, Role
 
 
 class Scope(StrEnum):

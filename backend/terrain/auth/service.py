@@ -11,7 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,11 +21,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlmodel import Session, col, select
 
 from terrain.audit import service as audit
+from terrain.auth import authz
 from terrain.auth.models import DeviceToken
 from terrain.config import Settings
 from terrain.db import utcnow
 from terrain.errors import TerrainError
-from terrain.users.models import Role, User, UserSite
+from terrain.principals import SYSTEM, Principal, Role
+from terrain.users.models import User, UserSite
+
+__all__ = ["SYSTEM", "Principal"]  # re-exported for callers that log in and act
 
 DEVICE_TOKEN_PREFIX = "tdt_"
 JWT_ALGORITHM = "HS256"
@@ -36,24 +40,6 @@ _DUMMY_HASH = _hasher.hash("terrain-dummy-password-for-constant-time")
 
 
 # --- principal ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is acting: a user (with role and sites) or the system (CLI)."""
-
-    id: int | None
-    role: Role
-    site_ids: frozenset[int] = field(default_factory=frozenset)
-    language: str = "fr"
-    device_token_id: int | None = None
-
-    @property
-    def is_system(self) -> bool:
-        return self.id is None
-
-
-SYSTEM = Principal(id=None, role=Role.admin)
 
 
 def principal_for(user: User, *, session: Session, device_token_id: int | None = None) -> Principal:
@@ -330,8 +316,6 @@ def list_device_tokens(
 
 
 def _manages_devices(actor: Principal) -> bool:
-    from terrain.auth import authz  # authz imports this module
-
     return authz.allowed(actor, authz.Action.DEVICE_MANAGE)
 
 

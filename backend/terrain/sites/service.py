@@ -10,8 +10,8 @@ from sqlmodel import Session, col, select
 from terrain.audit import service as audit
 from terrain.auth import authz
 from terrain.auth.authz import Action
-from terrain.auth.service import Principal
 from terrain.errors import TerrainError
+from terrain.principals import Principal
 from terrain.sites.models import Site
 
 SITE_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from terrain.auth import authz
 from terrain.auth.authz import Action
 from terrain.auth.deps import CurrentPrincipal, SessionDep
-from terrain.auth.service import Principal
 from terrain.errors import TerrainError, error_responses, request_language
 from terrain.limits import MAX_ID, MAX_JSON_DEPTH, NO_NUL, JsonTooDeep, VersionNumber, json_depth
+from terrain.principals import Principal
 from terrain.sites.service import site_codes
 from terrain.specs import service
 from terrain.specs.models import Spec, SpecVersion

@@ -15,9 +15,9 @@ import terrain.speclang as speclang
 from terrain.audit import service as audit
 from terrain.auth import authz
 from terrain.auth.authz import Action
-from terrain.auth.service import Principal
 from terrain.db import utcnow
 from terrain.errors import TerrainError
+from terrain.principals import Principal
 from terrain.sites.service import sites_by_code
 from terrain.specs.models import Spec, SpecSite, SpecVersion, VersionStatus
 

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from terrain.db import UTCDateTime, utcnow
+from terrain.principals import Role
 
-
-class Role(StrEnum):
-    admin = "admin"
-    coordinator = "coordinator"
-    fieldworker = "fieldworker"
-    viewer = "viewer"
+__all__ = ["Role", "User", "UserSite"]
 
 
 class User(SQLModel, table=True):

@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from terrain.audit import service as audit
 from terrain.auth import authz
 from terrain.auth.authz import Action
-from terrain.auth.service import Principal, end_all_sessions, hash_password
+from terrain.auth.service import end_all_sessions, hash_password
 from terrain.errors import TerrainError
+from terrain.principals import SYSTEM, Principal
 from terrain.sites.service import sites_by_code
 from terrain.users.models import Role, User, UserSite
 
@@ -211,8 +212,6 @@ def bootstrap_admin(
     if not password:
         generated = secrets.token_urlsafe(15)
         password = generated
-    from terrain.auth.service import SYSTEM
-
     same = session.exec(select(User).where(User.email == email)).first()
     if same is not None:
         user = update_user(
