@@ -5,6 +5,7 @@ under the HTTP limit but over the spec language's limits is a 422 naming them.""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,6 +23,18 @@ def spec_items(count: int, label_padding: int = 0) -> bytes:
     padding = "x" * label_padding
     lines = (f'  - {{name: q{i}, type: text, label: "Question {i} {padding}"}}\n' for i in range(count))
     return SPEC_HEAD + "".join(lines).encode()
+
+
+def post_spec(server: Server, content: str | bytes, content_type: str) -> Callable[[], Any]:
+    """The hostile request: ``content`` posted to the spec upload as the admin."""
+
+    def send() -> Any:
+        with server.client() as client:
+            return client.post(
+                "/api/v1/specs", content=content, headers=server.admin(**{"Content-Type": content_type})
+            )
+
+    return send
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
@@ -96,13 +109,7 @@ def test_spec_under_the_http_limit_but_over_2_mib_is_source_too_large(server: Se
     source = spec_items(9_000, label_padding=400)  # ~4 MB: through the 5 MiB edge, over the 2 MiB source
     assert MAX_SOURCE_BYTES < len(source) < 5 * MB
 
-    def send() -> Any:
-        with server.client() as client:
-            return client.post(
-                "/api/v1/specs", content=source, headers=server.admin(**{"Content-Type": "application/yaml"})
-            )
-
-    run = while_running(server, send)
+    run = while_running(server, post_spec(server, source, "application/yaml"))
     assert_bounded(run, seconds=5, growth_mb=100)
     assert run.value.status_code == 422, run.value.text[:300]
     [issue] = run.value.json()["error"]["details"]["issues"]
@@ -114,13 +121,7 @@ def test_spec_under_the_http_limit_but_over_2_mib_is_source_too_large(server: Se
 def test_spec_of_6000_items_is_too_many_items(server: Server) -> None:
     source = spec_items(6_000)  # ~330 KB: small text, too many questions for the compiler's bound
 
-    def send() -> Any:
-        with server.client() as client:
-            return client.post(
-                "/api/v1/specs", content=source, headers=server.admin(**{"Content-Type": "application/yaml"})
-            )
-
-    run = while_running(server, send)
+    run = while_running(server, post_spec(server, source, "application/yaml"))
     assert_bounded(run, seconds=5, growth_mb=100)
     assert run.value.status_code == 422, run.value.text[:300]
     [issue] = run.value.json()["error"]["details"]["issues"]
@@ -135,13 +136,7 @@ def test_json_spec_of_4_5_mb_costs_the_server_little_memory(server: Server) -> N
     body = json.dumps({"source": yaml_text, "filename": "long.yaml"}).encode()
     assert MAX_SOURCE_BYTES < len(body) < 5 * MB
 
-    def send() -> Any:
-        with server.client() as client:
-            return client.post(
-                "/api/v1/specs", content=body, headers=server.admin(**{"Content-Type": "application/json"})
-            )
-
-    run = while_running(server, send)
+    run = while_running(server, post_spec(server, body, "application/json"))
     assert_bounded(run, seconds=5, growth_mb=100)
     assert run.value.status_code == 422, run.value.text[:300]
     [issue] = run.value.json()["error"]["details"]["issues"]
