@@ -38,8 +38,11 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     # Failed logins from one address whatever the e-mail (random e-mails must not escape the limit).
     login_max_failures_per_address: int = Field(default=30, ge=1)
-    # Password hashing costs 64 MiB and a core each: at most this many at once, callers wait this long.
-    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # Password hashing costs 64 MiB and a core each: at most this many at once (by default one core is
+    # always left for everything else), callers wait this long.
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1, le=64
+    )
     password_hash_wait_seconds: float = Field(default=10.0, gt=0, le=120)
     # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed; none by default.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

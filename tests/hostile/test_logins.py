@@ -21,7 +21,7 @@ pytestmark = pytest.mark.hostile
 TOKEN_PATH = "/api/v1/auth/token"
 PER_EMAIL = 5  # login_max_failures, per e-mail and address
 PER_ADDRESS = 30  # login_max_failures_per_address
-HASH_SLOTS = 2  # password_hash_concurrency
+HASH_SLOTS = 2  # upper bound of password_hash_concurrency here (cores - 1 on a 2-core machine: 1)
 
 
 def login(client: httpx.Client, email: str, forwarded_for: str | None = None) -> httpx.Response:
@@ -56,7 +56,7 @@ def test_200_concurrent_logins_are_limited_bounded_and_never_500(server: Server)
             return list(pool.map(lambda email: login(client, email), emails))
 
     run = while_running(server, flood, timeout=60)
-    # argon2 costs 64 MiB per hash and at most two run at once.
+    # argon2 costs 64 MiB per hash and at most HASH_SLOTS run at once.
     assert_bounded(run, seconds=30, growth_mb=300)
     statuses = Counter(response.status_code for response in run.value)
     print(f"[hostile] login flood answers: {dict(statuses)}")
