@@ -34,6 +34,13 @@ PG_SKIP_REASON = "TERRAIN_TEST_POSTGRES_URL not set: PostgreSQL tests skipped"
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 TEST_PASSWORD = "motdepasse-de-test"
 TABLES = (
+    "login_failures",
+    "sync_batches",
+    "response_files",
+    "response_values",
+    "response_revisions",
+    "responses",
+    "attachments",
     "audit_log",
     "device_tokens",
     "spec_sites",

@@ -19,6 +19,11 @@ from terrain.sites.router import router as sites_router
 from terrain.specs.router import router as specs_router
 from terrain.users.router import router as users_router
 
+# Every table's model is in the metadata (the routers of the new domains import them too).
+import terrain.attachments.models  # noqa: E402,F401
+import terrain.responses.models  # noqa: E402,F401
+import terrain.sync.models  # noqa: E402,F401
+
 TAGS = [
     {
         "name": "auth",

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from terrain.db import create_db_engine, current_revision, downgrade, migrate
 
-HEAD = "0002_token_generation"
+HEAD = "0003_responses_sync"
 EXPECTED_TABLES = {
     "users",
     "sites",
@@ -15,6 +15,14 @@ EXPECTED_TABLES = {
     "spec_sites",
     "device_tokens",
     "audit_log",
+    "responses",
+    "response_revisions",
+    "response_values",
+    "response_files",
+    "attachments",
+    "sync_counter",
+    "sync_batches",
+    "login_failures",
 }
 
 

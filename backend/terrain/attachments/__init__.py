@@ -1,0 +1,1 @@
+"""attachments domain: photos, audio and files, uploaded resumably and stored by content hash."""

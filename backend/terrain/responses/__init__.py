@@ -1,0 +1,1 @@
+"""responses domain: questionnaires filled, interviews held, observation entries, with their revisions."""

@@ -1,0 +1,1 @@
+"""sync domain: the device protocol (push batches, pull cursor) and its bookkeeping tables."""
