@@ -18,6 +18,18 @@ MIB = 1024 * 1024
 
 Language = Literal["fr", "en"]
 
+DEFAULT_ATTACHMENT_MEDIA_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "audio/webm",
+    "audio/ogg",
+    "audio/mp4",
+    "audio/mpeg",
+    "audio/wav",
+    "application/pdf",
+)
+
 
 class Settings(BaseSettings):
     """Runtime configuration of Terrain (environment variables ``TERRAIN_*``)."""
@@ -48,6 +60,16 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Request bodies larger than this are refused with 413 (some routes have their own, larger limit).
     max_body_bytes: int = Field(default=1 * MIB, ge=1024)
+    # Sync: records per pushed batch, and how long after a version is closed its records are still
+    # accepted (a device offline for weeks still delivers what it collected before the close).
+    sync_max_records: int = Field(default=500, ge=1, le=5000)
+    sync_closed_grace_days: int = Field(default=30, ge=0, le=3650)
+    # Attachments (photos, recordings, files): the largest accepted, and the media types accepted
+    # (comma-separated; parameters such as ";codecs=opus" are stripped before comparing).
+    max_attachment_bytes: int = Field(default=100 * MIB, ge=1, le=2**40)
+    attachment_media_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ATTACHMENT_MEDIA_TYPES)
+    )
     lang: Language = "fr"
     # Used once by `terrain users bootstrap-admin` when no admin exists yet.
     admin_email: str | None = None
@@ -55,7 +77,7 @@ class Settings(BaseSettings):
 
     _signing_key: str | None = PrivateAttr(default=None)
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "attachment_media_types", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

@@ -62,6 +62,13 @@ CATALOG: dict[str, ErrorDef] = {
     # authentication
     "auth.not_authenticated": ErrorDef(401, "Authentification requise.", "Authentication required."),
     "auth.invalid_token": ErrorDef(401, "Jeton invalide ou expiré.", "Invalid or expired token."),
+    "auth.device_revoked": ErrorDef(
+        401,
+        "Cet appareil a été déconnecté de Terrain. Les données enregistrées sur l'appareil sont conservées : "
+        "ne les effacez pas, reconnectez-vous avec votre mot de passe pour reprendre la synchronisation.",
+        "This device was signed out of Terrain. The data saved on the device is kept: do not erase it, "
+        "sign in again with your password to resume syncing.",
+    ),
     "auth.invalid_credentials": ErrorDef(
         401, "Adresse e-mail ou mot de passe incorrect.", "Incorrect email or password."
     ),
@@ -148,6 +155,45 @@ CATALOG: dict[str, ErrorDef] = {
         "Une version publiée ne peut pas être modifiée.",
         "A published version cannot be modified.",
     ),
+    # attachments (docs/sync-protocol.md, "Pièces jointes")
+    "attachment.not_found": ErrorDef(404, "Pièce jointe introuvable.", "Attachment not found."),
+    "attachment.too_large": ErrorDef(
+        413,
+        "Ce fichier fait {size_mb} Mo ; le maximum accepté est {limit_mb} Mo.",
+        "This file is {size_mb} MB; the largest accepted is {limit_mb} MB.",
+    ),
+    "attachment.media_type": ErrorDef(
+        415,
+        "Type de fichier non accepté : {media_type}. Types acceptés : {accepted}.",
+        "File type not accepted: {media_type}. Accepted types: {accepted}.",
+    ),
+    "attachment.declaration_mismatch": ErrorDef(
+        409,
+        "Ce contenu (même empreinte SHA-256) est déjà déclaré avec {size} octets et le type {media_type}.",
+        "This content (same SHA-256) is already declared with {size} bytes and type {media_type}.",
+    ),
+    "attachment.chunk_content_type": ErrorDef(
+        415,
+        "Un morceau de fichier s'envoie avec « Content-Type: application/offset+octet-stream ».",
+        "A file chunk is sent with “Content-Type: application/offset+octet-stream”.",
+    ),
+    "attachment.offset_mismatch": ErrorDef(
+        409,
+        "Le serveur a déjà reçu {offset} octets de ce fichier : reprenez l'envoi à partir de là.",
+        "The server already holds {offset} bytes of this file: resume the upload from there.",
+    ),
+    "attachment.beyond_size": ErrorDef(
+        413,
+        "Ce morceau dépasse la taille déclarée du fichier ({size} octets).",
+        "This chunk goes beyond the declared size of the file ({size} bytes).",
+    ),
+    "attachment.checksum_mismatch": ErrorDef(
+        422,
+        "Le contenu reçu ne correspond pas à son empreinte SHA-256 : il a été effacé. "
+        "Recalculez l'empreinte du fichier et renvoyez-le depuis le début.",
+        "The content received does not match its SHA-256: it was discarded. "
+        "Compute the file's hash again and send it from the start.",
+    ),
     # XLSForm
     "xlsform.invalid": ErrorDef(
         422,
@@ -158,6 +204,61 @@ CATALOG: dict[str, ErrorDef] = {
         409,
         "Un {kind} ne s'exporte pas en XLSForm (seuls les questionnaires et journaux d'observation).",
         "A {kind} cannot be exported as an XLSForm (only questionnaires and observation logs).",
+    ),
+    # sync: batch-level (HTTP) errors
+    "sync.batch_too_large": ErrorDef(
+        413,
+        "Le lot contient {count} fiches ; le maximum est {limit} par envoi : envoyez-les en plusieurs lots.",
+        "The batch holds {count} records; the maximum is {limit} per push: send them in several batches.",
+    ),
+    "sync.batch_id_reused": ErrorDef(
+        409,
+        "Ce numéro de lot ({batch_id}) a déjà servi pour d'autres fiches : chaque lot a son propre numéro.",
+        "This batch id ({batch_id}) was already used for other records: each batch needs its own id.",
+    ),
+    # sync: per-record results (returned inside the push answer, never as an HTTP error)
+    "sync.malformed_record": ErrorDef(
+        422,
+        "Fiche illisible ({field} : {reason}). Elle reste sur l'appareil ; signalez-le à votre coordinateur.",
+        "Unreadable record ({field}: {reason}). It stays on the device; tell your coordinator.",
+    ),
+    "sync.unknown_spec": ErrorDef(
+        422,
+        "Le questionnaire {name} n'existe pas sur le serveur. La fiche reste sur l'appareil ; "
+        "signalez-le à votre coordinateur.",
+        "Questionnaire {name} does not exist on the server. The record stays on the device; "
+        "tell your coordinator.",
+    ),
+    "sync.unknown_version": ErrorDef(
+        422,
+        "La version {version} de {name} n'est pas publiée sur le serveur. La fiche reste sur l'appareil ; "
+        "signalez-le à votre coordinateur.",
+        "Version {version} of {name} is not published on the server. The record stays on the device; "
+        "tell your coordinator.",
+    ),
+    "sync.version_closed": ErrorDef(
+        422,
+        "La version {version} de {name} est close depuis le {closed_on} : les fiches ne sont plus acceptées "
+        "après {grace_days} jours. La fiche reste sur l'appareil ; demandez à votre coordinateur.",
+        "Version {version} of {name} was closed on {closed_on}: records are no longer accepted after "
+        "{grace_days} days. The record stays on the device; ask your coordinator.",
+    ),
+    "sync.unknown_site": ErrorDef(
+        422,
+        "Le site {code} n'existe pas sur le serveur. La fiche reste sur l'appareil.",
+        "Site {code} does not exist on the server. The record stays on the device.",
+    ),
+    "sync.site_forbidden": ErrorDef(
+        403,
+        "Votre compte ne peut pas envoyer de fiches pour le site {code}. La fiche reste sur l'appareil ; "
+        "demandez à votre coordinateur de vous rattacher à ce site.",
+        "Your account may not send records for site {code}. The record stays on the device; "
+        "ask your coordinator to add you to this site.",
+    ),
+    "sync.duplicate_in_batch": ErrorDef(
+        422,
+        "La fiche {id} figure deux fois dans ce lot avec la même révision ; seule la première est traitée.",
+        "Record {id} appears twice in this batch with the same revision; only the first one is processed.",
     ),
 }
 
@@ -214,7 +315,8 @@ class ErrorResponse(BaseModel):
 _DESCRIPTIONS = {
     400: "Corps illisible ou JSON trop imbriqué / unreadable body or JSON nested too deeply "
     "(`request.malformed`, `request.too_deep`)",
-    401: "Non authentifié / not authenticated (`auth.not_authenticated`, `auth.invalid_token`)",
+    401: "Non authentifié / not authenticated (`auth.not_authenticated`, `auth.invalid_token`, "
+    "`auth.device_revoked` : appareil déconnecté, garder ses données / device signed out, keep its data)",
     403: "Interdit pour ce rôle ou ce site / forbidden for this role or site (`auth.forbidden`)",
     404: "Introuvable ou non visible / not found or not visible",
     409: "Conflit / conflict (`db.conflict` : modification concurrente / concurrent change)",

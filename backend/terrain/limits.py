@@ -38,6 +38,10 @@ def optional_id_query(description: str) -> Any:
     return Query(default=None, ge=1, le=MAX_ID, description=description)
 
 
+# The largest chunk of an attachment upload (PATCH /api/v1/attachments/{sha256}).
+ATTACHMENT_CHUNK_BYTES = 8 * MIB
+
+
 @dataclass(frozen=True)
 class RouteLimit:
     method: str
@@ -52,6 +56,10 @@ ROUTE_LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit("POST", re.compile(r"^/api/v1/specs$"), 5 * MIB),
     RouteLimit("POST", re.compile(r"^/api/v1/specs/[^/]+/publish$"), 5 * MIB),
     RouteLimit("POST", re.compile(r"^/api/v1/specs/import-xlsform$"), 10 * MIB + 64 * 1024),
+    # A sync batch: up to 500 records in 5 MiB (docs/sync-protocol.md).
+    RouteLimit("POST", re.compile(r"^/api/v1/sync/push$"), 5 * MIB),
+    # One chunk of a resumable attachment upload (docs/sync-protocol.md): streamed to disk as it arrives.
+    RouteLimit("PATCH", re.compile(r"^/api/v1/attachments/[^/]+$"), ATTACHMENT_CHUNK_BYTES),
 )
 
 

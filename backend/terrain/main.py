@@ -7,6 +7,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from terrain import __version__
+from terrain.attachments.router import router as attachments_router
+from terrain.attachments.storage import store_from_settings
 from terrain.audit.router import router as audit_router
 from terrain.auth.router import router as auth_router
 from terrain.auth.service import HashGate, LoginRateLimiter
@@ -41,6 +43,11 @@ TAGS = [
         "description": "Questionnaires, guides d'entretien et journaux d'observation : "
         "brouillons, versions publiées immuables, diff, affectation aux sites. / Specs and their versions.",
     },
+    {
+        "name": "attachments",
+        "description": "Pièces jointes (photos, enregistrements, fichiers) : envoi par morceaux, reprise "
+        "après coupure, dédoublonnage par empreinte SHA-256. / Resumable, content-addressed attachments.",
+    },
     {"name": "audit", "description": "Journal d'audit (sans données personnelles). / Audit log."},
     {"name": "health", "description": "État du service. / Service health."},
 ]
@@ -66,11 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine_from_settings(settings)
-    app.state.login_limiter = LoginRateLimiter(
-        settings.login_max_failures,
-        settings.login_window_seconds,
-        max_per_address=settings.login_max_failures_per_address,
-    )
+    # Failed logins are counted in the database: every process on it shares the limit.
+    app.state.login_limiter = LoginRateLimiter(app.state.engine, settings)
+    app.state.attachment_store = store_from_settings(settings)
     app.state.hash_gate = HashGate(settings.password_hash_concurrency, settings.password_hash_wait_seconds)
     install_error_handler(app)
     app.add_middleware(BodyLimitMiddleware, default_max_bytes=settings.max_body_bytes)
@@ -88,7 +93,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Until the PWA is served here, the API documentation is the front page.
         return RedirectResponse("/docs")
 
-    for router in (health_router, auth_router, users_router, sites_router, specs_router, audit_router):
+    for router in (
+        health_router,
+        auth_router,
+        users_router,
+        sites_router,
+        specs_router,
+        audit_router,
+        attachments_router,
+    ):
         app.include_router(router)
     _document_edge_errors(app)
     return app

@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from conftest import TEST_PASSWORD, TEST_SECRET, World
 from terrain.audit.models import AuditLog
 from terrain.auth.service import LoginRateLimiter, issue_access_token
+from terrain.config import Settings
 
 
 def _login(client: TestClient, email: str, password: str, **headers: str) -> object:
@@ -80,17 +82,18 @@ def test_rate_limit_after_five_failures(client: TestClient, world: World) -> Non
     assert ok.status_code == 200
 
 
-def test_rate_limiter_window_expires_and_success_resets() -> None:
-    now = [1000.0]
-    limiter = LoginRateLimiter(max_failures=2, window=60, clock=lambda: now[0])
+def test_rate_limiter_window_expires_and_success_resets(engine: sa.Engine, settings: Settings) -> None:
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    settings = settings.model_copy(update={"login_max_failures": 2, "login_window_seconds": 60})
+    limiter = LoginRateLimiter(engine, settings, clock=lambda: now[0])
     limiter.record_failure("A@x", "1.2.3.4")
     assert limiter.retry_after("a@x", "1.2.3.4") == 0
     limiter.record_failure("a@x", "1.2.3.4")
     assert limiter.retry_after("a@x", "1.2.3.4") == 60
     assert limiter.retry_after("a@x", "5.6.7.8") == 0
-    now[0] += 30
+    now[0] += timedelta(seconds=30)
     assert limiter.retry_after("a@x", "1.2.3.4") == 30
-    now[0] += 31
+    now[0] += timedelta(seconds=31)
     assert limiter.retry_after("a@x", "1.2.3.4") == 0
     limiter.record_failure("a@x", "1.2.3.4")
     limiter.reset("a@x", "1.2.3.4")
@@ -154,8 +157,9 @@ def test_device_token_lifecycle(client: TestClient, world: World) -> None:
     )
     rejected = client.get("/api/v1/me", headers=device)
     assert rejected.status_code == 401
-    assert rejected.json()["error"]["code"] == "auth.invalid_token"
-    assert client.get("/api/v1/me", headers={"Authorization": "Bearer tdt_unknown"}).status_code == 401
+    assert rejected.json()["error"]["code"] == "auth.device_revoked"
+    unknown = client.get("/api/v1/me", headers={"Authorization": "Bearer tdt_unknown"})
+    assert unknown.status_code == 401 and unknown.json()["error"]["code"] == "auth.invalid_token"
 
 
 def test_token_hash_only_is_stored(client: TestClient, world: World) -> None:

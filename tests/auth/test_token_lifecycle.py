@@ -42,9 +42,10 @@ def test_password_reset_ends_access_and_device_tokens(client: TestClient, world:
         f"/api/v1/users/{user.id}", json={"password": "un-nouveau-mot-de-passe"}, headers=world.headers(admin)
     )
     assert reset.status_code == 200, reset.text
-    for token in (access, device):
+    # The access token is simply invalid; the device is told it was signed out and keeps its data.
+    for token, code in ((access, "auth.invalid_token"), (device, "auth.device_revoked")):
         refused = client.get("/api/v1/me", headers=_bearer(token))
-        assert refused.status_code == 401 and refused.json()["error"]["code"] == "auth.invalid_token"
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == code
     # The new password gives a working token again.
     again = client.post(
         "/api/v1/auth/token", data={"username": user.email, "password": "un-nouveau-mot-de-passe"}
@@ -71,7 +72,8 @@ def test_admin_lists_and_revokes_another_users_device(client: TestClient, world:
     assert client.get("/api/v1/me", headers=_bearer(secret)).status_code == 200
     revoked = client.delete(f"/api/v1/auth/device-tokens/{token_id}", headers=world.headers(admin))
     assert revoked.status_code == 204
-    assert client.get("/api/v1/me", headers=_bearer(secret)).status_code == 401
+    gone = client.get("/api/v1/me", headers=_bearer(secret))
+    assert gone.status_code == 401 and gone.json()["error"]["code"] == "auth.device_revoked"
     entry = world.session.exec(select(AuditLog).where(AuditLog.action == "auth.device_token_revoked")).one()
     assert entry.actor_user_id == admin.id and entry.details == {"owner_user_id": user.id}
     missing = client.get("/api/v1/auth/device-tokens?user_id=999999", headers=world.headers(admin))
@@ -83,4 +85,7 @@ def test_deactivated_user_tokens_stop_working(client: TestClient, world: World) 
     _id, device = _device(client, world.headers(user))
     off = client.patch(f"/api/v1/users/{user.id}", json={"active": False}, headers=world.headers(admin))
     assert off.status_code == 200
-    assert client.get("/api/v1/me", headers=_bearer(device)).status_code == 401
+    refused = client.get("/api/v1/me", headers=_bearer(device))
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "auth.device_revoked"
+    assert refused.json()["error"]["details"] == {"keep_local_data": True}

@@ -44,6 +44,9 @@ class Action(StrEnum):
     RESPONSE_READ_PERSONAL = "response.read_personal"  # later: individual responses (personal data)
     RESPONSE_COLLECT = "response.collect"  # later: submit responses
     AGGREGATE_READ = "aggregate.read"  # later: aggregated statistics
+    # Send a photo, recording or file (content-addressed, tied to no site until a record refers to it).
+    # Reading one back is RESPONSE_READ_PERSONAL on the site of a record that refers to it, or its uploader.
+    ATTACHMENT_UPLOAD = "attachment.upload"
 
 
 A, C, F, V = Role.admin, Role.coordinator, Role.fieldworker, Role.viewer
@@ -64,6 +67,7 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.RESPONSE_READ_PERSONAL: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
     Action.RESPONSE_COLLECT: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
     Action.AGGREGATE_READ: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE, V: Scope.SITE},
+    Action.ATTACHMENT_UPLOAD: {A: Scope.ALL, C: Scope.ALL, F: Scope.ALL},
 }
 
 

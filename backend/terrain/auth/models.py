@@ -40,4 +40,6 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email_key: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     ip: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+    at: datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
+    )

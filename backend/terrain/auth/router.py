@@ -39,7 +39,18 @@ class LoginForm(OAuth2PasswordRequestForm):
         scope: Annotated[str, Form()] = "",
         client_id: Annotated[str | None, Form()] = None,
         client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+        device_name: Annotated[
+            str | None,
+            Form(
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
+                description="Libellé de l'appareil : crée aussi un jeton d'appareil / device label: also "
+                "creates a device token",
+            ),
+        ] = None,
     ) -> None:
+        self.device_name = device_name
         super().__init__(
             grant_type=grant_type,
             username=username,
@@ -54,6 +65,14 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="Durée de validité en secondes / lifetime in seconds")
+    device_token: str | None = Field(
+        default=None,
+        description="Avec `device_name` seulement : le jeton d'appareil `tdt_…`, affiché une seule fois "
+        "/ with `device_name` only: the device token, shown once",
+    )
+    device_token_id: int | None = Field(
+        default=None, description="Avec `device_name` seulement / with `device_name` only"
+    )
 
 
 class DeviceTokenIn(BaseModel):
@@ -90,10 +109,18 @@ class DeviceTokenCreated(DeviceTokenOut):
 @router.post(
     "/token",
     response_model=TokenOut,
-    summary="Obtenir un jeton d'accès (OAuth2 password)",
+    response_model_exclude_none=True,
+    summary="Obtenir un jeton d'accès (OAuth2 password), et un jeton d'appareil si demandé",
     description="Formulaire `application/x-www-form-urlencoded` : `username` (adresse e-mail) et "
     "`password`. 5 échecs par e-mail et adresse IP, ou 30 par adresse IP, en 15 minutes -> 429 avec "
-    "`Retry-After`. Trop de connexions simultanées -> 503 `auth.busy` avec `Retry-After`.",
+    "`Retry-After` (compteurs en base : partagés par tous les processus du serveur). Trop de connexions "
+    "simultanées -> 503 `auth.busy` avec `Retry-After`.\n\n"
+    "Connexion d'un téléphone (PWA) : avec le champ facultatif `device_name` (1 à 200 caractères), la "
+    "réponse contient aussi `device_token` (le secret `tdt_…`, affiché une seule fois : à conserver sur "
+    "l'appareil) et `device_token_id`. Seule une connexion par mot de passe crée un jeton d'appareil ; "
+    "un jeton d'appareil n'en crée jamais d'autre. Un appareil révoqué (ou dont le compte est désactivé) "
+    "reçoit ensuite 401 `auth.device_revoked` (`details.keep_local_data` vaut `true`) : garder les "
+    "données de l'appareil et se reconnecter.",
     responses=error_responses(400, 401, 422, 429, 503),
 )
 async def token(
@@ -111,15 +138,22 @@ async def token(
         settings=settings,
         limiter=limiter,
         ip=ip,
+        device_name=form.device_name,
     )
-    if limiter.retry_after(form.username.strip().lower(), ip):
+    # The limiter reads the database: off the event loop like the login itself.
+    if await run_in_threadpool(limiter.retry_after, form.username, ip):
         issued = await run_in_threadpool(login)  # refused at once, no hashing: no slot needed
     else:
         gate: service.HashGate = request.app.state.hash_gate
         # Waiting for a hashing slot holds no worker thread, so other requests keep being served.
         async with gate.slot():
             issued = await run_in_threadpool(login)
-    return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)
+    return TokenOut(
+        access_token=issued.access.access_token,
+        expires_in=issued.access.expires_in,
+        device_token=issued.device_secret,
+        device_token_id=issued.device.id if issued.device else None,
+    )
 
 
 @router.post(

@@ -6,23 +6,23 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import math
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from terrain.audit import service as audit
 from terrain.auth import authz
-from terrain.auth.models import DeviceToken
+from terrain.auth.models import DeviceToken, LoginFailure
 from terrain.config import Settings
 from terrain.db import utcnow
 from terrain.errors import TerrainError
@@ -99,62 +99,88 @@ class HashGate:
 
 
 class LoginRateLimiter:
-    """At most ``max_failures`` failed logins per (email, IP), and ``max_per_address`` per IP whatever
-    the e-mail (guessing with random e-mails), within ``window`` seconds.
+    """At most ``login_max_failures`` failed logins per (email, IP), and
+    ``login_max_failures_per_address`` per IP whatever the e-mail (guessing with random e-mails), within
+    ``login_window_seconds``.
 
-    In memory and per process: enough for the single-process deployment Terrain targets; a
-    multi-process deployment would need a shared store (documented limitation)."""
+    The failures live in the table ``login_failures``, so every server process sharing the database
+    shares the limit. The e-mail is stored as an HMAC-SHA256 keyed with the signing key, never in clear.
+    Each method runs its own short transaction on a connection of its own: a failure stays counted even
+    when the login's transaction is rolled back. Every method blocks: call them from the threadpool."""
 
-    _ANY_EMAIL = "*"  # the per-address counter's key; never a normalised e-mail
+    # Rows older than the window deleted with each recorded failure: bounded, so one failure never
+    # pays for a whole backlog; each failure adds one row and removes up to this many.
+    prune_batch = 500
 
-    def __init__(
-        self,
-        max_failures: int,
-        window: float,
-        clock: Any = time.monotonic,
-        max_per_address: int | None = None,
-    ) -> None:
-        self.max_failures = max_failures
-        self.max_per_address = max_per_address
-        self.window = window
+    def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.max_failures = settings.login_max_failures
+        self.max_per_address = settings.login_max_failures_per_address
+        self.window = timedelta(seconds=settings.login_window_seconds)
         self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _prune(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+    def email_key(self, email: str) -> str:
+        """The stored form of an e-mail: HMAC-SHA256 (hex) keyed with the signing key. Without the key,
+        the table tells nobody which addresses were tried."""
+        normalised = email.strip().lower().encode("utf-8", "surrogatepass")
+        return hmac.new(self.settings.signing_key().encode(), normalised, hashlib.sha256).hexdigest()
 
-    def _wait(self, key: tuple[str, str], limit: int, now: float) -> int:
-        failures = self._prune(key, now)
-        if len(failures) < limit:
-            if not failures:
-                self._failures.pop(key, None)
+    @staticmethod
+    def _ip(ip: str) -> str:
+        # The column holds 64 characters (an IPv6 address has at most 45); anything longer is hashed.
+        return ip if len(ip) <= 64 else hashlib.sha256(ip.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def _wait(self, connection: sa.Connection, where: list[Any], limit: int, now: datetime) -> int:
+        # The ``limit``-th newest failure still in the window: once it leaves, an attempt is allowed again.
+        # With exactly ``limit`` failures in the window it is the oldest one.
+        at = col(LoginFailure.at)
+        query = (
+            sa.select(at).where(*where, at > now - self.window).order_by(at.desc()).offset(limit - 1).limit(1)
+        )
+        counted: datetime | None = connection.execute(query).scalar()
+        if counted is None:
             return 0
-        # The oldest failure that still counts against the limit must leave the window.
-        return max(1, int(failures[-limit] + self.window - now + 0.999))
+        return max(1, math.ceil((counted + self.window - now).total_seconds()))
 
     def retry_after(self, email: str, ip: str) -> int:
         """Seconds to wait before the next attempt (0 when allowed)."""
-        with self._lock:
-            now = self.clock()
-            wait = self._wait((email.lower(), ip), self.max_failures, now)
-            if self.max_per_address is not None:
-                wait = max(wait, self._wait((self._ANY_EMAIL, ip), self.max_per_address, now))
-            return wait
+        now, ip = self.clock(), self._ip(ip)
+        same_ip = col(LoginFailure.ip) == ip
+        with self.engine.connect() as connection:
+            wait = self._wait(
+                connection,
+                [col(LoginFailure.email_key) == self.email_key(email), same_ip],
+                self.max_failures,
+                now,
+            )
+            return max(wait, self._wait(connection, [same_ip], self.max_per_address, now))
 
     def record_failure(self, email: str, ip: str) -> None:
-        with self._lock:
-            now = self.clock()
-            self._prune((email.lower(), ip), now).append(now)
-            if self.max_per_address is not None:
-                self._prune((self._ANY_EMAIL, ip), now).append(now)
+        """Count one failure (committed at once), and prune rows that left the window."""
+        now = self.clock()
+        stale = (
+            sa.select(col(LoginFailure.id))
+            .where(col(LoginFailure.at) <= now - self.window)
+            .limit(self.prune_batch)
+            # PostgreSQL: two processes pruning at once skip each other's rows instead of deadlocking.
+            .with_for_update(skip_locked=True)
+        )
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.insert(LoginFailure).values(email_key=self.email_key(email), ip=self._ip(ip), at=now)
+            )
+            connection.execute(sa.delete(LoginFailure).where(col(LoginFailure.id).in_(stale)))
 
     def reset(self, email: str, ip: str) -> None:
-        with self._lock:
-            self._failures.pop((email.lower(), ip), None)
+        """A successful login clears the failures of this (email, IP)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.delete(LoginFailure).where(
+                    col(LoginFailure.email_key) == self.email_key(email),
+                    col(LoginFailure.ip) == self._ip(ip),
+                )
+            )
 
 
 # --- access tokens -----------------------------------------------------------------------------
@@ -182,6 +208,16 @@ def issue_access_token(user: User, *, settings: Settings, now: datetime | None =
     return AccessToken(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
+@dataclass(frozen=True)
+class LoginResult:
+    """What a password login issues: an access token, and a device token when one was asked for (its
+    secret is shown once: only its hash is stored)."""
+
+    access: AccessToken
+    device: DeviceToken | None = None
+    device_secret: str | None = None
+
+
 def login(
     email: str,
     password: str,
@@ -190,8 +226,13 @@ def login(
     settings: Settings,
     limiter: LoginRateLimiter,
     ip: str,
-) -> AccessToken:
-    """Check the credentials; audit the attempt; refuse when rate limited."""
+    device_name: str | None = None,
+) -> LoginResult:
+    """Check the credentials; audit the attempt; refuse when rate limited. With ``device_name``, also
+    create a device token for the user in the same transaction (how the PWA signs in on a phone).
+
+    Blocking (password hash, database): call it from the threadpool. ``session`` must hold no pending
+    change: its connection is handed back before the password is checked."""
     email = email.strip().lower()
     wait = limiter.retry_after(email, ip)
     if wait:
@@ -199,6 +240,9 @@ def login(
         session.commit()
         raise TerrainError("auth.rate_limited", retry_after=wait, headers={"Retry-After": str(wait)})
     user = session.exec(select(User).where(User.email == email)).first()
+    # Give the connection back (the user stays loaded, detached): none is held during the slow hash, and
+    # the limiter's own transactions below never wait for a second connection while holding one.
+    session.close()
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.active:
         limiter.record_failure(email, ip)
@@ -215,9 +259,9 @@ def login(
         session.commit()
         raise TerrainError("auth.invalid_credentials", headers={"WWW-Authenticate": "Bearer"})
     limiter.reset(email, ip)
+    session.add(user)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-        session.add(user)
     audit.record(
         "auth.login",
         session=session,
@@ -226,7 +270,14 @@ def login(
         target_id=str(user.id),
         ip=ip,
     )
-    return issue_access_token(user, settings=settings)
+    access = issue_access_token(user, settings=settings)
+    if device_name is None:
+        return LoginResult(access=access)
+    # An interactive login: the principal carries no device token, so create_device_token allows it.
+    device, secret = create_device_token(
+        device_name, session=session, actor=principal_for(user, session=session)
+    )
+    return LoginResult(access=access, device=device, device_secret=secret)
 
 
 def _invalid_token() -> TerrainError:
@@ -264,14 +315,24 @@ def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _device_revoked() -> TerrainError:
+    # Distinct from auth.invalid_token: the PWA must keep what it collected offline and ask the user
+    # to sign in again, never wipe the device.
+    return TerrainError(
+        "auth.device_revoked", details={"keep_local_data": True}, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
 def _authenticate_device_token(token: str, *, session: Session) -> Principal:
     digest = _token_hash(token)
     row = session.exec(select(DeviceToken).where(DeviceToken.token_hash == digest)).first()
-    if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise _invalid_token()
+    if row.revoked_at is not None:
+        raise _device_revoked()
     user = session.get(User, row.user_id)
     if user is None or not user.active:
-        raise _invalid_token()
+        raise _device_revoked()
     row.last_used_at = utcnow()
     session.add(row)
     return principal_for(user, session=session, device_token_id=row.id)

@@ -1,0 +1,374 @@
+"""A pushed batch, from envelope to commit: specs (the pinned version), sites (may this account collect
+there), responses (validation, revision or conflict), attachments (what is still missing), the change
+feed and the audit log — in ONE transaction.
+
+Guarantees (docs/sync-protocol.md):
+
+* all or nothing: a crash before the commit writes nothing; the device sends the batch again;
+* a retried batch (same ``batch_id``) gets the very same answer back, read from ``sync_batches``;
+* a record sent again in another batch is a ``duplicate`` (same content) and changes nothing;
+* two requests racing on the same record (two devices, two server processes): the loser's unique
+  violation rolls its transaction back and the batch is run again, now finding the record: the race
+  ends as protocol results, never as a server error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+
+from terrain.audit import service as audit
+from terrain.auth import authz
+from terrain.auth.authz import Action
+from terrain.config import Settings
+from terrain.db import utcnow
+from terrain.errors import TerrainError
+from terrain.principals import Principal
+from terrain.responses import service as responses
+from terrain.responses.models import Response, ResponseStatus
+from terrain.responses.validation import computed_answers, validate_response
+from terrain.responses.values import flatten_answers
+from terrain.sites.models import Site
+from terrain.specs.models import Spec, SpecSite, SpecVersion, VersionStatus
+from terrain.sync import service as sync
+from terrain.sync.models import SyncBatch
+from terrain.sync.schemas import PushIn, RecordIn, RecordResult
+
+logger = logging.getLogger("terrain.sync")
+
+# A unique violation means another transaction wrote the same record (or batch) meanwhile: run the batch
+# again, it then sees that row. More than a few rounds means something else is wrong.
+MAX_ATTEMPTS = 4
+
+
+@dataclass
+class _Pinned:
+    spec: Spec
+    version: SpecVersion
+    site_ids: frozenset[int]
+
+
+def request_hash(records: list[dict[str, Any]]) -> str:
+    canonical = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def push(
+    body: PushIn, *, session: Session, actor: Principal, settings: Settings, lang: str, ip: str | None
+) -> tuple[list[RecordResult], bool]:
+    """Store a batch; returns one result per record and whether it was a replay of an earlier answer."""
+    authz.require(actor, Action.RESPONSE_COLLECT)
+    if len(body.records) > settings.sync_max_records:
+        raise TerrainError("sync.batch_too_large", count=len(body.records), limit=settings.sync_max_records)
+    digest = request_hash(body.records)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            replay = _replayed(body.batch_id, digest, session=session, actor=actor)
+            if replay is not None:
+                session.rollback()
+                return replay, True
+            results = _run(body, digest, session=session, actor=actor, settings=settings, lang=lang, ip=ip)
+            session.commit()
+            return results, False
+        except (IntegrityError, OperationalError) as exc:
+            session.rollback()
+            if isinstance(exc, OperationalError) and not _is_retryable(exc):
+                raise
+            if attempt == MAX_ATTEMPTS:
+                raise
+            logger.info("sync push: concurrent write, running the batch again (attempt %d)", attempt + 1)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    # PostgreSQL: serialization failure / deadlock detected; SQLite: database is locked past the timeout.
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in {"40001", "40P01"} or "database is locked" in str(exc)
+
+
+def _replayed(batch_id: str | None, digest: str, *, session: Session, actor: Principal) -> list[RecordResult] | None:
+    if batch_id is None:
+        return None
+    row = session.exec(select(SyncBatch).where(SyncBatch.batch_uuid == batch_id.lower())).first()
+    if row is None:
+        return None
+    if row.request_hash != digest or row.user_id != actor.id:
+        raise TerrainError("sync.batch_id_reused", batch_id=batch_id)
+    return [RecordResult.model_validate(result) for result in row.results]
+
+
+def _run(
+    body: PushIn,
+    digest: str,
+    *,
+    session: Session,
+    actor: Principal,
+    settings: Settings,
+    lang: str,
+    ip: str | None,
+) -> list[RecordResult]:
+    sync.begin_write(session=session)
+    now = utcnow()
+    pinned: dict[tuple[str, int], _Pinned | TerrainError] = {}
+    sites: dict[str, Site | None] = {}
+    parsed: list[RecordIn | RecordResult] = [_parse(index, raw, lang) for index, raw in enumerate(body.records)]
+    ids = [record.canonical_id() for record in parsed if isinstance(record, RecordIn)]
+    existing = responses.get_many_by_uuid(ids, session=session, for_update=True)
+    results: list[RecordResult] = []
+    touched: dict[int, Response] = {}
+    seen: set[tuple[str, int]] = set()
+    for index, record in enumerate(parsed):
+        if isinstance(record, RecordResult):
+            results.append(record)
+            continue
+        key = (record.canonical_id(), record.revision)
+        if key in seen:
+            results.append(_rejected(index, record.canonical_id(), TerrainError("sync.duplicate_in_batch", id=key[0]), lang))
+            continue
+        seen.add(key)
+        result, row = _one(
+            index, record, session=session, actor=actor, settings=settings, lang=lang, now=now,
+            pinned=pinned, sites=sites, existing=existing,
+        )
+        if row is not None:
+            existing[row.uuid] = row
+            if result.result not in ("duplicate",):
+                assert row.id is not None
+                touched[row.id] = row
+        results.append(result)
+    _fill_missing(results, existing, session=session)
+    if touched:
+        seq = sync.next_change_seq(session=session)
+        for row in touched.values():
+            row.change_seq = seq
+            session.add(row)
+    counts = Counter(result.result for result in results)
+    if body.batch_id is not None:
+        session.add(
+            SyncBatch(
+                batch_uuid=body.batch_id.lower(),
+                user_id=actor.id,
+                device_token_id=actor.device_token_id,
+                request_hash=digest,
+                results=[result.model_dump(mode="json") for result in results],
+                created_at=now,
+            )
+        )
+    audit.record(
+        "sync.push",
+        session=session,
+        actor_user_id=actor.id,
+        target_type="sync_batch",
+        target_id=body.batch_id,
+        details={
+            "device_token_id": actor.device_token_id,
+            "counts": dict(sorted(counts.items())),
+            "records": [result.id for result in results if result.id is not None][:500],
+        },
+        ip=ip,
+    )
+    session.flush()
+    return results
+
+
+def _parse(index: int, raw: dict[str, Any], lang: str) -> RecordIn | RecordResult:
+    try:
+        return RecordIn.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "fiche"
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        record_id = raw_id.lower() if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+        error = TerrainError("sync.malformed_record", field=field, reason=first["msg"])
+        result = _rejected(index, record_id, error, lang)
+        result.details = {
+            "errors": [
+                {"loc": [str(part) for part in item["loc"]], "msg": item["msg"], "type": item["type"]}
+                for item in exc.errors(include_url=False, include_input=False)[:20]
+            ]
+        }
+        return result
+
+
+def _rejected(index: int, record_id: str | None, error: TerrainError, lang: str) -> RecordResult:
+    return RecordResult(
+        index=index,
+        id=record_id,
+        result="rejected",
+        code=error.code,
+        message=error.message(lang),
+        details={key: value for key, value in error.params.items() if isinstance(value, str | int)},
+    )
+
+
+def _pin(
+    record: RecordIn, *, session: Session, settings: Settings, now: Any, cache: dict[tuple[str, int], _Pinned | TerrainError]
+) -> _Pinned | TerrainError:
+    key = (record.spec, record.version)
+    if key in cache:
+        return cache[key]
+    spec = session.exec(select(Spec).where(Spec.name == record.spec)).first()
+    found: _Pinned | TerrainError
+    if spec is None:
+        found = TerrainError("sync.unknown_spec", name=record.spec)
+    else:
+        version = session.exec(
+            select(SpecVersion).where(SpecVersion.spec_id == spec.id, SpecVersion.version == record.version)
+        ).first()
+        if version is None or version.status == VersionStatus.draft.value:
+            found = TerrainError("sync.unknown_version", name=record.spec, version=record.version)
+        elif (
+            version.status == VersionStatus.closed.value
+            and version.closed_at is not None
+            and version.closed_at + timedelta(days=settings.sync_closed_grace_days) < now
+        ):
+            found = TerrainError(
+                "sync.version_closed",
+                name=record.spec,
+                version=record.version,
+                closed_on=version.closed_at.date().isoformat(),
+                grace_days=settings.sync_closed_grace_days,
+            )
+        else:
+            site_ids = frozenset(session.exec(select(SpecSite.site_id).where(SpecSite.spec_id == spec.id)).all())
+            found = _Pinned(spec=spec, version=version, site_ids=site_ids)
+    cache[key] = found
+    return found
+
+
+def _one(
+    index: int,
+    record: RecordIn,
+    *,
+    session: Session,
+    actor: Principal,
+    settings: Settings,
+    lang: str,
+    now: Any,
+    pinned: dict[tuple[str, int], _Pinned | TerrainError],
+    sites: dict[str, Site | None],
+    existing: dict[str, Response],
+) -> tuple[RecordResult, Response | None]:
+    uuid = record.canonical_id()
+    target = _pin(record, session=session, settings=settings, now=now, cache=pinned)
+    if isinstance(target, TerrainError):
+        return _rejected(index, uuid, target, lang), None
+    if record.site not in sites:
+        sites[record.site] = session.exec(select(Site).where(Site.code == record.site)).first()
+    site = sites[record.site]
+    if site is None:
+        return _rejected(index, uuid, TerrainError("sync.unknown_site", code=record.site), lang), None
+    assert site.id is not None and target.spec.id is not None and target.version.id is not None
+    if not authz.allowed(actor, Action.RESPONSE_COLLECT, [site.id]):
+        return _rejected(index, uuid, TerrainError("sync.site_forbidden", code=record.site), lang), None
+
+    compiled = target.version.compiled
+    attachments = [ref.model_dump() for ref in record.attachments]
+    metadata = dict(record.metadata)
+    problems = [
+        problem.as_dict()
+        for problem in validate_response(
+            compiled, record.answers, attachments=attachments, metadata=metadata, interview=record.interview
+        )
+    ]
+    if site.id not in target.site_ids:
+        # Collected on a site the spec is no longer (or not) assigned to: kept, for a coordinator to judge.
+        problems.append(_site_problem(record.spec, record.site))
+    content = responses.Content(
+        spec_id=target.spec.id,
+        spec_version_id=target.version.id,
+        version=record.version,
+        kind=target.spec.kind,
+        site_id=site.id,
+        answers=record.answers,
+        metadata=metadata,
+        interview=record.interview,
+        attachments=attachments,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+    )
+    current = existing.get(uuid)
+    if current is None:
+        values = flatten_answers(compiled, computed_answers(compiled, record.answers))
+        row = responses.create(
+            uuid, content, session=session, revision=record.revision, base_revision=record.base_revision,
+            problems=problems, values=values, author_id=actor.id, device_token_id=actor.device_token_id,
+            now=now,
+        )
+        return _stored(index, row, "needs_review" if problems else "created"), row
+
+    assert current.id is not None
+    content_hash = content.content_hash()
+    if content_hash == current.content_hash:
+        return _stored(index, current, "duplicate"), current
+    earlier = responses.revision_by_hash(current.id, content_hash, session=session)
+    if earlier is not None:
+        # Received before: a retry of a conflicting content stays a conflict; an older revision sent
+        # again changes nothing.
+        return _stored(index, current, "conflict" if earlier.conflict else "duplicate"), current
+    follows = (
+        record.base_revision == current.revision
+        and record.revision > current.revision
+        and current.author_id == actor.id
+        and current.status != ResponseStatus.conflict.value
+        and current.spec_id == content.spec_id
+    )
+    if follows:
+        values = flatten_answers(compiled, computed_answers(compiled, record.answers))
+        responses.revise(
+            current, content, session=session, revision=record.revision, base_revision=record.base_revision,
+            problems=problems, values=values, author_id=actor.id, device_token_id=actor.device_token_id,
+            now=now,
+        )
+        return _stored(index, current, "needs_review" if problems else "revised"), current
+    responses.add_conflict(
+        current, content, session=session, revision=record.revision, base_revision=record.base_revision,
+        problems=problems, author_id=actor.id, device_token_id=actor.device_token_id, now=now,
+    )
+    return _stored(index, current, "conflict"), current
+
+
+def _site_problem(spec: str, site: str) -> dict[str, Any]:
+    return {
+        "code": "spec_not_on_site",
+        "item": None,
+        "instance": "",
+        "message": {
+            "fr": f"Le questionnaire {spec} n'est pas (ou plus) attribué au site {site}.",
+            "en": f"Questionnaire {spec} is not (or no longer) assigned to site {site}.",
+        },
+    }
+
+
+def _stored(index: int, row: Response, result: str) -> RecordResult:
+    return RecordResult(
+        index=index,
+        id=row.uuid,
+        result=result,  # type: ignore[arg-type]
+        status=row.status,  # type: ignore[arg-type]
+        revision=row.revision,
+        problems=list(row.problems),
+    )
+
+
+def _fill_missing(results: list[RecordResult], rows: dict[str, Response], *, session: Session) -> None:
+    stored = [rows[result.id] for result in results if result.id in rows and result.result != "rejected"]
+    missing = responses.missing_attachments(stored, session=session)
+    for result in results:
+        if result.result == "rejected" or result.id not in rows:
+            continue
+        row_id = rows[result.id].id
+        assert row_id is not None
+        result.missing_attachments = missing.get(row_id, [])
+
+
+__all__ = ["push", "request_hash", "col"]

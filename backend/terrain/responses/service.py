@@ -1,0 +1,327 @@
+"""Storing responses: new records, revisions, conflicts, and the aggregatable values of the current
+revision. Validation itself is pure (:mod:`terrain.responses.validation`); deciding what a pushed record
+becomes is the sync flow's job (:mod:`terrain.flows.sync_push`); here are the writes both it and the
+coordinator's review use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from terrain.attachments.models import Attachment, AttachmentStatus
+from terrain.db import utcnow
+from terrain.responses.models import (
+    Response,
+    ResponseFile,
+    ResponseRevision,
+    ResponseStatus,
+    ResponseValue,
+)
+from terrain.responses.values import ValueRow
+
+
+@dataclass
+class Content:
+    """What a device filled for one record: everything the content hash covers."""
+
+    spec_id: int
+    spec_version_id: int
+    version: int
+    kind: str
+    site_id: int
+    answers: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    interview: dict[str, Any] | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON kept with each revision (and hashed)."""
+        return {
+            "spec_version_id": self.spec_version_id,
+            "site_id": self.site_id,
+            "answers": self.answers,
+            "metadata": self.metadata,
+            "interview": self.interview,
+            "attachments": self.attachments,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+        }
+
+    def content_hash(self) -> str:
+        canonical = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def get_by_uuid(uuid: str, *, session: Session, for_update: bool = False) -> Response | None:
+    query = select(Response).where(Response.uuid == uuid)
+    if for_update:
+        # PostgreSQL: a concurrent revision of the same record waits for this transaction.
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def get_many_by_uuid(uuids: Sequence[str], *, session: Session, for_update: bool = False) -> dict[str, Response]:
+    if not uuids:
+        return {}
+    query = select(Response).where(col(Response.uuid).in_(list(uuids)))
+    if for_update:
+        query = query.with_for_update()
+    return {row.uuid: row for row in session.exec(query).all()}
+
+
+def revision_by_hash(response_id: int, content_hash: str, *, session: Session) -> ResponseRevision | None:
+    return session.exec(
+        select(ResponseRevision).where(
+            ResponseRevision.response_id == response_id, ResponseRevision.content_hash == content_hash
+        )
+    ).first()
+
+
+def status_for(problems: Sequence[dict[str, Any]]) -> ResponseStatus:
+    return ResponseStatus.needs_review if problems else ResponseStatus.accepted
+
+
+def _apply(row: Response, content: Content, *, content_hash: str, problems: list[dict[str, Any]]) -> None:
+    row.kind = content.kind
+    row.spec_id = content.spec_id
+    row.spec_version_id = content.spec_version_id
+    row.version = content.version
+    row.site_id = content.site_id
+    row.answers = content.answers
+    row.meta = content.metadata
+    row.interview = content.interview
+    row.attachments = content.attachments
+    row.started_at = content.started_at
+    row.finished_at = content.finished_at
+    row.content_hash = content_hash
+    row.problems = problems
+
+
+def create(
+    uuid: str,
+    content: Content,
+    *,
+    session: Session,
+    revision: int,
+    base_revision: int | None,
+    problems: list[dict[str, Any]],
+    values: Sequence[ValueRow],
+    author_id: int | None,
+    device_token_id: int | None,
+    now: datetime | None = None,
+) -> Response:
+    """A new record with its first revision, values and file references (not yet numbered in the
+    change feed: the caller sets ``change_seq`` before committing)."""
+    now = now or utcnow()
+    content_hash = content.content_hash()
+    row = Response(
+        uuid=uuid,
+        kind=content.kind,
+        spec_id=content.spec_id,
+        spec_version_id=content.spec_version_id,
+        version=content.version,
+        site_id=content.site_id,
+        author_id=author_id,
+        device_token_id=device_token_id,
+        revision=revision,
+        base_revision=base_revision,
+        content_hash=content_hash,
+        status=status_for(problems).value,
+        received_at=now,
+        updated_at=now,
+        change_seq=0,
+    )
+    _apply(row, content, content_hash=content_hash, problems=problems)
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    _add_revision(
+        row.id, content, session=session, revision=revision, base_revision=base_revision,
+        content_hash=content_hash, problems=problems, author_id=author_id,
+        device_token_id=device_token_id, now=now,
+    )
+    replace_values(row, values, session=session)
+    return row
+
+
+def _add_revision(
+    response_id: int,
+    content: Content,
+    *,
+    session: Session,
+    revision: int,
+    base_revision: int | None,
+    content_hash: str,
+    problems: list[dict[str, Any]],
+    author_id: int | None,
+    device_token_id: int | None,
+    now: datetime,
+    conflict: bool = False,
+    origin: str = "pushed",
+) -> ResponseRevision:
+    entry = ResponseRevision(
+        response_id=response_id,
+        revision=revision,
+        base_revision=base_revision,
+        content_hash=content_hash,
+        spec_version_id=content.spec_version_id,
+        payload=content.payload(),
+        conflict=conflict,
+        origin=origin,
+        author_id=author_id,
+        device_token_id=device_token_id,
+        problems=problems,
+        received_at=now,
+    )
+    session.add(entry)
+    return entry
+
+
+def revise(
+    row: Response,
+    content: Content,
+    *,
+    session: Session,
+    revision: int,
+    base_revision: int | None,
+    problems: list[dict[str, Any]],
+    values: Sequence[ValueRow],
+    author_id: int | None,
+    device_token_id: int | None,
+    origin: str = "pushed",
+    now: datetime | None = None,
+) -> Response:
+    """Make ``content`` the record's current revision (a newer revision from its device, or a
+    coordinator's resolution of a conflict)."""
+    now = now or utcnow()
+    assert row.id is not None
+    content_hash = content.content_hash()
+    existing = revision_by_hash(row.id, content_hash, session=session)
+    if existing is None:
+        _add_revision(
+            row.id, content, session=session, revision=revision, base_revision=base_revision,
+            content_hash=content_hash, problems=problems, author_id=author_id,
+            device_token_id=device_token_id, now=now, origin=origin,
+        )
+    else:  # a coordinator chose a content already received: it is no longer a pending conflict
+        existing.conflict = False
+        session.add(existing)
+    _apply(row, content, content_hash=content_hash, problems=problems)
+    row.revision = revision
+    row.base_revision = base_revision
+    row.status = status_for(problems).value
+    row.updated_at = now
+    if device_token_id is not None:
+        row.device_token_id = device_token_id
+    session.add(row)
+    replace_values(row, values, session=session)
+    return row
+
+
+def add_conflict(
+    row: Response,
+    content: Content,
+    *,
+    session: Session,
+    revision: int,
+    base_revision: int | None,
+    problems: list[dict[str, Any]],
+    author_id: int | None,
+    device_token_id: int | None,
+    now: datetime | None = None,
+) -> Response:
+    """Keep a content that does not follow from the current revision, and flag the record."""
+    now = now or utcnow()
+    assert row.id is not None
+    _add_revision(
+        row.id, content, session=session, revision=revision, base_revision=base_revision,
+        content_hash=content.content_hash(), problems=problems, author_id=author_id,
+        device_token_id=device_token_id, now=now, conflict=True,
+    )
+    row.status = ResponseStatus.conflict.value
+    row.updated_at = now
+    session.add(row)
+    return row
+
+
+def replace_values(row: Response, values: Sequence[ValueRow], *, session: Session) -> None:
+    """The aggregatable rows and file references of ``row`` become those of its current content.
+    Bulk statements (executemany): a push writes thousands of value rows per batch."""
+    assert row.id is not None
+    session.execute(sa.delete(ResponseValue).where(col(ResponseValue.response_id) == row.id))
+    session.execute(sa.delete(ResponseFile).where(col(ResponseFile.response_id) == row.id))
+    if values:
+        session.execute(
+            sa.insert(ResponseValue),
+            [
+                {
+                    "response_id": row.id,
+                    "spec_id": row.spec_id,
+                    "version": row.version,
+                    "site_id": row.site_id,
+                    "item": value.item,
+                    "repeat": value.repeat,
+                    "instance": value.instance,
+                    "ordinal": value.ordinal,
+                    "value_type": value.value_type,
+                    "value_text": value.value_text,
+                    "value_num": value.value_num,
+                    "value_long": value.value_long,
+                }
+                for value in values
+            ],
+        )
+    files = {(ref["sha256"], ref["item"]): ref for ref in row.attachments}
+    if files:
+        session.execute(
+            sa.insert(ResponseFile),
+            [
+                {
+                    "response_id": row.id,
+                    "sha256": ref["sha256"],
+                    "item": ref["item"],
+                    "media_type": ref["media_type"],
+                    "size": ref["size"],
+                }
+                for ref in files.values()
+            ],
+        )
+
+
+def missing_attachments(rows: Iterable[Response], *, session: Session) -> dict[int, list[str]]:
+    """For each record, the SHA-256 of the files it refers to that the server does not hold yet."""
+    wanted: dict[int, set[str]] = {}
+    for row in rows:
+        assert row.id is not None
+        wanted[row.id] = {ref["sha256"] for ref in row.attachments}
+    every = set().union(*wanted.values()) if wanted else set()
+    if not every:
+        return {key: [] for key in wanted}
+    complete = set(
+        session.exec(
+            select(Attachment.sha256).where(
+                col(Attachment.sha256).in_(sorted(every)),
+                Attachment.status == AttachmentStatus.complete.value,
+            )
+        ).all()
+    )
+    return {key: sorted(shas - complete) for key, shas in wanted.items()}
+
+
+def revisions(row: Response, *, session: Session) -> list[ResponseRevision]:
+    return list(
+        session.exec(
+            select(ResponseRevision)
+            .where(ResponseRevision.response_id == row.id)
+            .order_by(col(ResponseRevision.id))
+        ).all()
+    )
