@@ -260,6 +260,25 @@ CATALOG: dict[str, ErrorDef] = {
         "La fiche {id} figure deux fois dans ce lot avec la même révision ; seule la première est traitée.",
         "Record {id} appears twice in this batch with the same revision; only the first one is processed.",
     ),
+    # responses: the coordinator's review (docs/review-api.md)
+    "response.not_found": ErrorDef(404, "Fiche introuvable : {id}.", "Record not found: {id}."),
+    "response.revision_not_found": ErrorDef(
+        404,
+        "La fiche {id} n'a pas de version reçue d'identifiant {revision_id} (voir ses « revisions »).",
+        "Record {id} has no received revision with id {revision_id} (see the record's “revisions”).",
+    ),
+    "response.conflict_unresolved": ErrorDef(
+        409,
+        "La fiche {id} est en conflit (plusieurs versions reçues) : choisissez d'abord la version à garder "
+        "(POST …/resolve), puis donnez votre décision.",
+        "Record {id} is in conflict (several revisions received): first choose the revision to keep "
+        "(POST …/resolve), then give your decision.",
+    ),
+    "response.not_in_conflict": ErrorDef(
+        409,
+        "La fiche {id} n'est pas en conflit (état : {status}) : il n'y a rien à résoudre.",
+        "Record {id} is not in conflict (status: {status}): there is nothing to resolve.",
+    ),
 }
 
 

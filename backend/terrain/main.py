@@ -19,6 +19,7 @@ from terrain.health.router import router as health_router
 from terrain.limits import BodyLimitMiddleware
 from terrain.sites.router import router as sites_router
 from terrain.specs.router import router as specs_router
+from terrain.sync.router import router as sync_router
 from terrain.users.router import router as users_router
 
 # Every table's model is in the metadata (the routers of the new domains import them too).
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sites_router,
         specs_router,
         audit_router,
+        sync_router,
         attachments_router,
     ):
         app.include_router(router)

@@ -141,7 +141,8 @@ def test_per_address_limit_over_http_and_success_clears_only_its_own(settings: S
 
             def attempt(email: str, password: str = "mauvais!!") -> int:
                 data = {"username": email, "password": password}
-                return client.post("/api/v1/auth/token", data=data).status_code
+                status: int = client.post("/api/v1/auth/token", data=data).status_code
+                return status
 
             assert attempt("legitime@example.org") == 401
             # A success clears this e-mail's failures from this address...

@@ -172,6 +172,29 @@ MATRIX: dict[str, Endpoint] = {
         expect={"admin": same(200), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
     ),
     "health": Endpoint("GET", "/api/health", expect=ALL_OK, anonymous=200),
+    # A push is answered 200 to anyone who may collect; a record for a site the account does not
+    # belong to is refused inside the answer (tests/sync: sync.site_forbidden).
+    "sync.push": Endpoint(
+        "POST",
+        "/api/v1/sync/push",
+        body={
+            "records": [
+                {
+                    "id": "0b7e6c1e-4d8a-4f53-9a4e-3f1f2b6d8c01",
+                    "spec": "{spec}",
+                    "version": 1,
+                    "site": "{site}",
+                    "answers": {"age": 5},
+                }
+            ]
+        },
+        expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(200), "viewer": same(403)},
+    ),
+    "sync.pull": Endpoint(
+        "GET",
+        "/api/v1/sync/pull",
+        expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(200), "viewer": same(403)},
+    ),
 }
 
 CELLS = [

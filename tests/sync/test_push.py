@@ -4,6 +4,7 @@ validation kept as needs_review, refusals that leave the record on the device.""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from sqlmodel import select
 
 from sync.conftest import SyncWorld, record
 from terrain.audit.models import AuditLog
+from terrain.db import utcnow
 from terrain.responses.models import Response, ResponseRevision, ResponseValue
 
 
@@ -159,21 +161,23 @@ def test_refusals_say_why_and_store_nothing(sync_world: SyncWorld) -> None:
 
 
 def test_closed_version_grace(sync_world: SyncWorld) -> None:
-    from datetime import timedelta
-
-    from terrain.db import utcnow
-    from terrain.specs.models import SpecVersion
-    from terrain.specs.service import update_published_version
+    from terrain.principals import SYSTEM
+    from terrain.specs import service as specs
 
     session = sync_world.world.session
-    version = session.exec(select(SpecVersion).where(SpecVersion.version == 1)).one()
-    update_published_version(version, status="closed", closed_at=utcnow() - timedelta(days=3))
+    specs.close_version("essai_sync", 1, session=session, actor=SYSTEM)
     session.commit()
+    # Within the grace period (30 days by default): still accepted.
     assert sync_world.push(sync_world.worker, [record()]).json()["results"][0]["result"] == "created"
-    update_published_version(version, closed_at=utcnow() - timedelta(days=31))
+    # Closed 31 days ago (moved back in the database: no API edits a closed version).
+    session.execute(
+        sa.text("UPDATE spec_versions SET closed_at = :at WHERE version = 1"),
+        {"at": (utcnow() - timedelta(days=31)).replace(tzinfo=None)},
+    )
     session.commit()
     result = sync_world.push(sync_world.worker, [record()]).json()["results"][0]
     assert (result["result"], result["code"]) == ("rejected", "sync.version_closed")
+    assert "30 jours" in result["message"]
 
 
 def test_batch_limits(sync_world: SyncWorld) -> None:

@@ -122,10 +122,12 @@ def create_upload(
         "created_at": utcnow(),
     }
     # Two devices declaring the same content at once: one row, no IntegrityError (a 409) for the second.
+    table = Attachment.__table__
     dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Attachment)
-    created = session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["sha256"]))
-    if created.rowcount == 1:  # type: ignore[attr-defined]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = insert.values(**values).on_conflict_do_nothing(index_elements=["sha256"])
+    created = session.execute(statement.returning(table.c.id)).first()  # type: ignore[attr-defined]
+    if created is not None:
         audit.record(
             "attachment.upload_started",
             session=session,

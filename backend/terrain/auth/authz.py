@@ -47,6 +47,9 @@ class Action(StrEnum):
     # Send a photo, recording or file (content-addressed, tied to no site until a record refers to it).
     # Reading one back is RESPONSE_READ_PERSONAL on the site of a record that refers to it, or its uploader.
     ATTACHMENT_UPLOAD = "attachment.upload"
+    # Review a site's records (decision, comment) and resolve their conflicts. Reading records: those of
+    # the sites one reviews, plus one's own (whoever may collect sees what they collected).
+    RESPONSE_REVIEW = "response.review"
 
 
 A, C, F, V = Role.admin, Role.coordinator, Role.fieldworker, Role.viewer
@@ -68,6 +71,7 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.RESPONSE_COLLECT: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
     Action.AGGREGATE_READ: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE, V: Scope.SITE},
     Action.ATTACHMENT_UPLOAD: {A: Scope.ALL, C: Scope.ALL, F: Scope.ALL},
+    Action.RESPONSE_REVIEW: {A: Scope.ALL, C: Scope.SITE},
 }
 
 

@@ -194,6 +194,8 @@ def list_device_tokens(
     "/device-tokens/{token_id}",
     status_code=204,
     summary="Révoquer un jeton d'appareil (le sien ; tout jeton pour un admin)",
+    description="Ensuite, toute requête avec ce jeton reçoit 401 `auth.device_revoked` "
+    "(`details.keep_local_data` : `true`) : l'appareil garde ses données et l'utilisateur se reconnecte.",
     responses=error_responses(401, 404),
 )
 def revoke_device_token(token_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> Response:

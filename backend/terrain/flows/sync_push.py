@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from terrain.audit import service as audit
 from terrain.auth import authz
@@ -35,8 +35,8 @@ from terrain.errors import TerrainError
 from terrain.principals import Principal
 from terrain.responses import service as responses
 from terrain.responses.models import Response, ResponseStatus
-from terrain.responses.validation import computed_answers, validate_response
-from terrain.responses.values import flatten_answers
+from terrain.responses.validation import check_response
+from terrain.responses.values import SpecIndex, flatten_answers, index_for
 from terrain.sites.models import Site
 from terrain.specs.models import Spec, SpecSite, SpecVersion, VersionStatus
 from terrain.sync import service as sync
@@ -48,6 +48,22 @@ logger = logging.getLogger("terrain.sync")
 # A unique violation means another transaction wrote the same record (or batch) meanwhile: run the batch
 # again, it then sees that row. More than a few rounds means something else is wrong.
 MAX_ATTEMPTS = 4
+
+
+# Published versions never change: their validation index is built once per process and kept.
+_INDEXES: dict[tuple[int, str], SpecIndex] = {}
+_MAX_INDEXES = 128
+
+
+def _index(version: SpecVersion) -> SpecIndex:
+    assert version.id is not None
+    key = (version.id, version.content_hash)
+    found = _INDEXES.get(key)
+    if found is None:
+        if len(_INDEXES) >= _MAX_INDEXES:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        found = _INDEXES[key] = index_for(version.compiled)
+    return found
 
 
 @dataclass
@@ -135,13 +151,13 @@ def _run(
             results.append(_rejected(index, record.canonical_id(), TerrainError("sync.duplicate_in_batch", id=key[0]), lang))
             continue
         seen.add(key)
-        result, row = _one(
+        result, row, changed = _one(
             index, record, session=session, actor=actor, settings=settings, lang=lang, now=now,
             pinned=pinned, sites=sites, existing=existing,
         )
         if row is not None:
             existing[row.uuid] = row
-            if result.result not in ("duplicate",):
+            if changed:
                 assert row.id is not None
                 touched[row.id] = row
         results.append(result)
@@ -180,7 +196,7 @@ def _run(
     return results
 
 
-def _parse(index: int, raw: dict[str, Any], lang: str) -> RecordIn | RecordResult:
+def _parse(index: int, raw: Any, lang: str) -> RecordIn | RecordResult:
     try:
         return RecordIn.model_validate(raw)
     except ValidationError as exc:
@@ -257,29 +273,28 @@ def _one(
     pinned: dict[tuple[str, int], _Pinned | TerrainError],
     sites: dict[str, Site | None],
     existing: dict[str, Response],
-) -> tuple[RecordResult, Response | None]:
+) -> tuple[RecordResult, Response | None, bool]:
+    """The result for one record, the row it concerns, and whether this batch changed that row."""
     uuid = record.canonical_id()
     target = _pin(record, session=session, settings=settings, now=now, cache=pinned)
     if isinstance(target, TerrainError):
-        return _rejected(index, uuid, target, lang), None
+        return _rejected(index, uuid, target, lang), None, False
     if record.site not in sites:
         sites[record.site] = session.exec(select(Site).where(Site.code == record.site)).first()
     site = sites[record.site]
     if site is None:
-        return _rejected(index, uuid, TerrainError("sync.unknown_site", code=record.site), lang), None
+        return _rejected(index, uuid, TerrainError("sync.unknown_site", code=record.site), lang), None, False
     assert site.id is not None and target.spec.id is not None and target.version.id is not None
     if not authz.allowed(actor, Action.RESPONSE_COLLECT, [site.id]):
-        return _rejected(index, uuid, TerrainError("sync.site_forbidden", code=record.site), lang), None
+        return _rejected(index, uuid, TerrainError("sync.site_forbidden", code=record.site), lang), None, False
 
-    compiled = target.version.compiled
+    spec_index = _index(target.version)
     attachments = [ref.model_dump() for ref in record.attachments]
     metadata = dict(record.metadata)
-    problems = [
-        problem.as_dict()
-        for problem in validate_response(
-            compiled, record.answers, attachments=attachments, metadata=metadata, interview=record.interview
-        )
-    ]
+    checked = check_response(
+        spec_index, record.answers, attachments=attachments, metadata=metadata, interview=record.interview
+    )
+    problems = [problem.as_dict() for problem in checked.problems]
     if site.id not in target.site_ids:
         # Collected on a site the spec is no longer (or not) assigned to: kept, for a coordinator to judge.
         problems.append(_site_problem(record.spec, record.site))
@@ -298,23 +313,23 @@ def _one(
     )
     current = existing.get(uuid)
     if current is None:
-        values = flatten_answers(compiled, computed_answers(compiled, record.answers))
+        values = flatten_answers(spec_index, checked.answers)
         row = responses.create(
             uuid, content, session=session, revision=record.revision, base_revision=record.base_revision,
             problems=problems, values=values, author_id=actor.id, device_token_id=actor.device_token_id,
             now=now,
         )
-        return _stored(index, row, "needs_review" if problems else "created"), row
+        return _stored(index, row, "needs_review" if problems else "created"), row, True
 
     assert current.id is not None
     content_hash = content.content_hash()
     if content_hash == current.content_hash:
-        return _stored(index, current, "duplicate"), current
+        return _stored(index, current, "duplicate"), current, False
     earlier = responses.revision_by_hash(current.id, content_hash, session=session)
     if earlier is not None:
         # Received before: a retry of a conflicting content stays a conflict; an older revision sent
         # again changes nothing.
-        return _stored(index, current, "conflict" if earlier.conflict else "duplicate"), current
+        return _stored(index, current, "conflict" if earlier.conflict else "duplicate"), current, False
     follows = (
         record.base_revision == current.revision
         and record.revision > current.revision
@@ -323,18 +338,18 @@ def _one(
         and current.spec_id == content.spec_id
     )
     if follows:
-        values = flatten_answers(compiled, computed_answers(compiled, record.answers))
+        values = flatten_answers(spec_index, checked.answers)
         responses.revise(
             current, content, session=session, revision=record.revision, base_revision=record.base_revision,
             problems=problems, values=values, author_id=actor.id, device_token_id=actor.device_token_id,
             now=now,
         )
-        return _stored(index, current, "needs_review" if problems else "revised"), current
+        return _stored(index, current, "needs_review" if problems else "revised"), current, True
     responses.add_conflict(
         current, content, session=session, revision=record.revision, base_revision=record.base_revision,
         problems=problems, author_id=actor.id, device_token_id=actor.device_token_id, now=now,
     )
-    return _stored(index, current, "conflict"), current
+    return _stored(index, current, "conflict"), current, True
 
 
 def _site_problem(spec: str, site: str) -> dict[str, Any]:
@@ -371,4 +386,3 @@ def _fill_missing(results: list[RecordResult], rows: dict[str, Response], *, ses
         result.missing_attachments = missing.get(row_id, [])
 
 
-__all__ = ["push", "request_hash", "col"]

@@ -135,12 +135,13 @@ class Field:
 class Scope:
     """The answers of one level: the top level, or one block of a repeat."""
 
-    __slots__ = ("calcs", "chain", "direct", "item", "members", "name", "nodes", "plan")
+    __slots__ = ("calcs", "chain", "direct", "item", "label", "members", "name", "nodes", "plan")
 
     def __init__(self, chain: tuple[str, ...], item: dict[str, Any] | None) -> None:
         self.chain = chain
         self.name = chain[-1] if chain else None
         self.item = item
+        self.label = _labels((item or {}).get("label"), self.name or "")
         # allowed keys: the fields of this level and its repeats
         self.members: dict[str, Field | Scope] = {}
         # validation walk, in document order
@@ -576,36 +577,64 @@ class ValueRow:
     value_long: str | None
 
 
+_ROW_SETTERS = tuple(ValueRow.__dict__[f].__set__ for f in ValueRow.__dataclass_fields__)
+
+
+def _row(
+    item: str,
+    repeat: str | None,
+    instance: str,
+    ordinal: int,
+    value_type: str,
+    value_text: str | None,
+    value_num: float | None,
+    value_long: str | None,
+) -> ValueRow:
+    """``ValueRow(...)`` without the frozen dataclass's per-field ``object.__setattr__`` calls (twice as fast;
+    flattening builds one row per answer of every record pushed). The row is immutable afterwards."""
+    row = object.__new__(ValueRow)
+    s0, s1, s2, s3, s4, s5, s6, s7 = _ROW_SETTERS
+    s0(row, item)
+    s1(row, repeat)
+    s2(row, instance)
+    s3(row, ordinal)
+    s4(row, value_type)
+    s5(row, value_text)
+    s6(row, value_num)
+    s7(row, value_long)
+    return row
+
+
 def _geo_text(value: dict[str, Any]) -> str:
     return f"{format_number(float(value['lat']))},{format_number(float(value['lon']))}"
 
 
 def _text_row(f: Field, instance: str, ordinal: int, value_type: str, text: str) -> ValueRow:
     if len(text) <= SHORT_TEXT_CHARS:
-        return ValueRow(f.name, f.repeat, instance, ordinal, value_type, text, None, None)
-    return ValueRow(f.name, f.repeat, instance, ordinal, value_type, None, None, text)
+        return _row(f.name, f.repeat, instance, ordinal, value_type, text, None, None)
+    return _row(f.name, f.repeat, instance, ordinal, value_type, None, None, text)
 
 
 def _calc_rows(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
     """A computed value, stored after its runtime type."""
     vt = f.row_type
     if isinstance(value, bool):
-        out.append(ValueRow(f.name, f.repeat, instance, 0, vt, "true" if value else "false", float(value), None))
+        out.append(_row(f.name, f.repeat, instance, 0, vt, "true" if value else "false", float(value), None))
     elif isinstance(value, int | float):
         x = finite_number(value)
         if x is not None:
-            out.append(ValueRow(f.name, f.repeat, instance, 0, vt, None, x, None))
+            out.append(_row(f.name, f.repeat, instance, 0, vt, None, x, None))
     elif isinstance(value, str):
         if len(value) <= LONG_TEXT_MAX_CHARS and "\x00" not in value:
             out.append(_text_row(f, instance, 0, vt, value))
     elif isinstance(value, list):
         for ordinal, v in enumerate(value[:MAX_REPEAT_BLOCKS], 1):
             if isinstance(v, str) and len(v) <= SHORT_TEXT_CHARS and v and "\x00" not in v:
-                out.append(ValueRow(f.name, f.repeat, instance, ordinal, vt, v, None, None))
+                out.append(_row(f.name, f.repeat, instance, ordinal, vt, v, None, None))
             elif (x := finite_number(v)) is not None:
-                out.append(ValueRow(f.name, f.repeat, instance, ordinal, vt, None, x, None))
+                out.append(_row(f.name, f.repeat, instance, ordinal, vt, None, x, None))
     elif _is_geopoint(value):
-        out.append(ValueRow(f.name, f.repeat, instance, 0, vt, _geo_text(value), None, None))
+        out.append(_row(f.name, f.repeat, instance, 0, vt, _geo_text(value), None, None))
 
 
 def _field_rows(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
@@ -618,20 +647,20 @@ def _field_rows(f: Field, instance: str, value: Any, out: list[ValueRow]) -> Non
         return
     vt = f.type
     if kind is CHOICE or kind is DATE or kind is TIME or kind is DATETIME or kind is BIN or kind is CONSENT:
-        out.append(ValueRow(f.name, f.repeat, instance, 0, vt, value, None, None))
+        out.append(_row(f.name, f.repeat, instance, 0, vt, value, None, None))
     elif kind is TEXT:
         out.append(_text_row(f, instance, 0, vt, value))
     elif kind is LONG:
-        out.append(ValueRow(f.name, f.repeat, instance, 0, vt, None, None, value))
+        out.append(_row(f.name, f.repeat, instance, 0, vt, None, None, value))
     elif kind is INT or kind is DEC:
-        out.append(ValueRow(f.name, f.repeat, instance, 0, vt, None, float(value), None))
+        out.append(_row(f.name, f.repeat, instance, 0, vt, None, float(value), None))
     elif kind is LIKERT:
-        out.append(ValueRow(f.name, f.repeat, instance, 0, vt, str(value), float(value), None))
+        out.append(_row(f.name, f.repeat, instance, 0, vt, str(value), float(value), None))
     elif kind is MULTI or kind is RANK:
         for ordinal, v in enumerate(value, 1):
-            out.append(ValueRow(f.name, f.repeat, instance, ordinal, vt, v, None, None))
+            out.append(_row(f.name, f.repeat, instance, ordinal, vt, v, None, None))
     elif kind is GEO:
-        out.append(ValueRow(f.name, f.repeat, instance, 0, vt, _geo_text(value), None, None))
+        out.append(_row(f.name, f.repeat, instance, 0, vt, _geo_text(value), None, None))
 
 
 class _Budget:

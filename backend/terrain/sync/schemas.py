@@ -63,7 +63,7 @@ class PushIn(BaseModel):
         description="UUID du lot (conseillé) : un lot renvoyé avec le même numéro reçoit exactement la même réponse",
     )
     # Each record is checked on its own, so one unreadable record does not refuse its batch.
-    records: list[dict[str, Any]] = Field(description="Les fiches (au plus 500 par lot)")
+    records: list[Any] = Field(description="Les fiches (au plus 500 par lot), chacune un objet `Record`")
 
 
 class RecordResult(BaseModel):
