@@ -17,6 +17,7 @@ from terrain.db import engine_from_settings
 from terrain.errors import ErrorResponse, error_responses, install_error_handler
 from terrain.health.router import router as health_router
 from terrain.limits import BodyLimitMiddleware
+from terrain.responses.router import router as responses_router
 from terrain.sites.router import router as sites_router
 from terrain.specs.router import router as specs_router
 from terrain.sync.router import router as sync_router
@@ -48,6 +49,11 @@ TAGS = [
         "name": "attachments",
         "description": "Pièces jointes (photos, enregistrements, fichiers) : envoi par morceaux, reprise "
         "après coupure, dédoublonnage par empreinte SHA-256. / Resumable, content-addressed attachments.",
+    },
+    {
+        "name": "responses",
+        "description": "Fiches recueillies, côté coordinateur : liste, consultation, décision (revue, "
+        "validée, refusée) et résolution des conflits. / Collected records: list, read, review, resolve.",
     },
     {"name": "audit", "description": "Journal d'audit (sans données personnelles). / Audit log."},
     {"name": "health", "description": "État du service. / Service health."},
@@ -102,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         specs_router,
         audit_router,
         sync_router,
+        responses_router,
         attachments_router,
     ):
         app.include_router(router)

@@ -11,6 +11,7 @@ cannot ship without its authorization decided here.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +20,11 @@ from fastapi.testclient import TestClient
 
 from conftest import SPEC_ESSAI, SPEC_ESSAI_V2, TEST_PASSWORD, World, spec_named
 from terrain.auth.service import SYSTEM, Principal, create_device_token, principal_for
+from terrain.responses import service as responses
+from terrain.sites.models import Site
 from terrain.speclang import compile_text
 from terrain.specs import service as specs
+from terrain.sync import service as sync
 from terrain.users.models import User
 from terrain.xlsform import export_xlsform
 
@@ -195,6 +199,49 @@ MATRIX: dict[str, Endpoint] = {
         "/api/v1/sync/pull",
         expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(200), "viewer": same(403)},
     ),
+    # Records: "own" ones were collected by the fieldworker of "own", "other" ones by another account on
+    # "other". Who may not see a record gets 404 (existence not revealed); a viewer reads none (403).
+    "responses.list": Endpoint(
+        "GET",
+        "/api/v1/responses?site={site}",
+        expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(200), "viewer": same(403)},
+        operation="GET /api/v1/responses",
+    ),
+    "responses.get": Endpoint(
+        "GET",
+        "/api/v1/responses/{response}",
+        expect={
+            "admin": same(200),
+            "coordinator": (200, 404),
+            "fieldworker": (200, 404),
+            "viewer": same(403),
+        },
+        operation="GET /api/v1/responses/{uuid}",
+    ),
+    "responses.review": Endpoint(
+        "POST",
+        "/api/v1/responses/{response}/review",
+        body={"decision": "approved"},
+        expect={
+            "admin": same(200),
+            "coordinator": (200, 404),
+            "fieldworker": (403, 404),
+            "viewer": same(403),
+        },
+        operation="POST /api/v1/responses/{uuid}/review",
+    ),
+    "responses.resolve": Endpoint(
+        "POST",
+        "/api/v1/responses/{conflict}/resolve",
+        body={"answers": {"age": 10}},
+        expect={
+            "admin": same(200),
+            "coordinator": (200, 404),
+            "fieldworker": (403, 404),
+            "viewer": same(403),
+        },
+        operation="POST /api/v1/responses/{uuid}/resolve",
+    ),
 }
 
 CELLS = [
@@ -233,7 +280,56 @@ def build_world(world: World) -> dict[str, Any]:
         specs.assign_sites(name, [site], session=session, actor=SYSTEM)
         specs.save_draft(spec_named(name, SPEC_ESSAI_V2), session=session, actor=SYSTEM)
     session.commit()
-    return {"sites": {"own": own, "other": other}, "users": users, "targets": targets}
+    collectors = {"own": users["fieldworker"], "other": targets["other"]}
+    records = {
+        f"{kind}_{where}": _record(
+            world, f"spec_{where}", site, collectors[where], conflict=kind == "conflict"
+        )
+        for where, site in (("own", own), ("other", other))
+        for kind in ("response", "conflict")
+    }
+    return {"sites": {"own": own, "other": other}, "users": users, "targets": targets, "records": records}
+
+
+def _record(world: World, spec_name: str, site: Site, author: User, *, conflict: bool) -> str:
+    """A stored record (revision 1); with ``conflict``, a second content from another device waits."""
+    session = world.session
+    spec, version = specs.get_version(spec_name, 1, session=session, actor=SYSTEM)
+    assert spec.id is not None and version.id is not None and site.id is not None
+    content = responses.Content(
+        spec_id=spec.id,
+        spec_version_id=version.id,
+        version=1,
+        kind=spec.kind,
+        site_id=site.id,
+        answers={"age": 8},
+    )
+    row = responses.create(
+        str(uuid.uuid4()),
+        content,
+        session=session,
+        revision=1,
+        base_revision=None,
+        problems=[],
+        values=[],
+        author_id=author.id,
+        device_token_id=None,
+    )
+    if conflict:
+        content.answers = {"age": 9}
+        responses.add_conflict(
+            row,
+            content,
+            session=session,
+            revision=2,
+            base_revision=None,
+            problems=[],
+            author_id=author.id,
+            device_token_id=None,
+        )
+    row.change_seq = sync.next_change_seq(session=session)
+    session.commit()
+    return row.uuid
 
 
 @pytest.mark.parametrize(("endpoint", "role", "where"), CELLS)
@@ -253,6 +349,8 @@ def test_matrix(client: TestClient, world: World, endpoint: str, role: str, wher
         "spec_source": spec_named(spec_name, SPEC_ESSAI_V2),
         "target_user": str(state["targets"][where].id),
         "token_id": str(token_row.id),
+        "response": state["records"][f"response_{where}"],
+        "conflict": state["records"][f"conflict_{where}"],
     }
     headers = world.headers(actor) if actor is not None else {}
     path = _fill(spec.path, params)

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from conftest import World
 from terrain.principals import SYSTEM
 from terrain.sites.models import Site
 from terrain.specs import service as specs
 from terrain.users.models import User
-from conftest import World
 
 SPEC_SYNC = """\
 spec: 1
@@ -58,7 +58,9 @@ def record(
         "spec": spec,
         "version": version,
         "site": site,
-        "answers": {"age": 8, "scolarise": "yes", "enfants": [{"prenom": "Léa"}]} if answers is None else answers,
+        "answers": {"age": 8, "scolarise": "yes", "enfants": [{"prenom": "Léa"}]}
+        if answers is None
+        else answers,
         "started_at": "2026-11-20T09:00:00+01:00",
         "finished_at": "2026-11-20T09:12:00+01:00",
         "metadata": {"start": "2026-11-20T09:00:00+01:00", "end": "2026-11-20T09:12:00+01:00"},
@@ -78,7 +80,9 @@ class SyncWorld:
     coordinator: User
     viewer: User
 
-    def push(self, user: User, records: list[dict[str, Any]], batch_id: str | None = None, **headers: str) -> Any:
+    def push(
+        self, user: User, records: list[dict[str, Any]], batch_id: str | None = None, **headers: str
+    ) -> Any:
         body: dict[str, Any] = {"records": records}
         if batch_id:
             body["batch_id"] = batch_id

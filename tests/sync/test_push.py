@@ -24,7 +24,7 @@ def _state(sync_world: SyncWorld) -> dict[str, Any]:
         return {
             table: sorted(
                 tuple(str(value) for value in row)
-                for row in conn.execute(sa.text(f"SELECT {columns} FROM {table}")).all()  # noqa: S608
+                for row in conn.execute(sa.text(f"SELECT {columns} FROM {table}")).all()
             )
             for table, columns in {
                 "responses": "uuid, revision, status, content_hash, change_seq",
@@ -104,7 +104,9 @@ def test_revision_by_its_author(sync_world: SyncWorld) -> None:
     assert row.revision == 2 and row.answers["age"] == 9
     ages = session.exec(select(ResponseValue.value_num).where(ResponseValue.item == "age")).all()
     assert ages == [9]  # only the current revision is aggregated
-    assert len(session.exec(select(ResponseRevision).where(ResponseRevision.response_id == row.id)).all()) == 2
+    assert (
+        len(session.exec(select(ResponseRevision).where(ResponseRevision.response_id == row.id)).all()) == 2
+    )
     # The first revision sent again (a late retry): nothing changes.
     assert sync_world.push(sync_world.worker, [one]).json()["results"][0]["result"] == "duplicate"
 

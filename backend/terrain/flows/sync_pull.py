@@ -80,7 +80,7 @@ def _specs(site_ids: list[int], *, session: Session, settings: Settings) -> list
         by_spec.setdefault(version.spec_id, []).append(
             VersionState(
                 version=version.version,
-                status=version.status,  # type: ignore[arg-type]
+                status=version.status,
                 content_hash=version.content_hash,
                 published_at=version.published_at,
                 closed_at=version.closed_at,
@@ -139,9 +139,9 @@ def pull(
             version=row.version,
             site=codes.get(row.site_id, ""),
             revision=row.revision,
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             problems=row.problems,
-            review=ReviewOut(decision=row.review, comment=row.review_comment, at=row.reviewed_at)  # type: ignore[arg-type]
+            review=ReviewOut(decision=row.review, comment=row.review_comment, at=row.reviewed_at)
             if row.review
             else None,
             missing_attachments=missing.get(row.id or 0, []),
@@ -162,8 +162,13 @@ def pull(
         "records": [row.uuid for row in rows],
     }
     audit.record(
-        "sync.pull", session=session, actor_user_id=actor.id, target_type="device",
-        target_id=str(actor.device_token_id) if actor.device_token_id else None, details=details, ip=ip,
+        "sync.pull",
+        session=session,
+        actor_user_id=actor.id,
+        target_type="device",
+        target_id=str(actor.device_token_id) if actor.device_token_id else None,
+        details=details,
+        ip=ip,
     )
     return PullOut(
         cursor=next_cursor,

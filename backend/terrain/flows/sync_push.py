@@ -36,7 +36,7 @@ from terrain.principals import Principal
 from terrain.responses import service as responses
 from terrain.responses.models import Response, ResponseStatus
 from terrain.responses.validation import check_response
-from terrain.responses.values import SpecIndex, flatten_answers, index_for
+from terrain.responses.values import SpecIndex, ValueRow, flatten_answers, index_for
 from terrain.sites.models import Site
 from terrain.specs.models import Spec, SpecSite, SpecVersion, VersionStatus
 from terrain.sync import service as sync
@@ -111,7 +111,9 @@ def _is_retryable(exc: OperationalError) -> bool:
     return code in {"40001", "40P01"} or "database is locked" in str(exc)
 
 
-def _replayed(batch_id: str | None, digest: str, *, session: Session, actor: Principal) -> list[RecordResult] | None:
+def _replayed(
+    batch_id: str | None, digest: str, *, session: Session, actor: Principal
+) -> list[RecordResult] | None:
     if batch_id is None:
         return None
     row = session.exec(select(SyncBatch).where(SyncBatch.batch_uuid == batch_id.lower())).first()
@@ -132,34 +134,51 @@ def _run(
     lang: str,
     ip: str | None,
 ) -> list[RecordResult]:
-    sync.begin_write(session=session)
     now = utcnow()
     pinned: dict[tuple[str, int], _Pinned | TerrainError] = {}
     sites: dict[str, Site | None] = {}
-    parsed: list[RecordIn | RecordResult] = [_parse(index, raw, lang) for index, raw in enumerate(body.records)]
-    ids = [record.canonical_id() for record in parsed if isinstance(record, RecordIn)]
-    existing = responses.get_many_by_uuid(ids, session=session, for_update=True)
-    results: list[RecordResult] = []
-    touched: dict[int, Response] = {}
+    # Phase 1, no lock held: parse, pin versions, check sites, validate and flatten (the CPU work).
+    prepared: list[_Prepared | RecordResult] = []
     seen: set[tuple[str, int]] = set()
-    for index, record in enumerate(parsed):
+    for index, raw in enumerate(body.records):
+        record = _parse(index, raw, lang)
         if isinstance(record, RecordResult):
-            results.append(record)
+            prepared.append(record)
             continue
         key = (record.canonical_id(), record.revision)
         if key in seen:
-            results.append(_rejected(index, record.canonical_id(), TerrainError("sync.duplicate_in_batch", id=key[0]), lang))
+            error = TerrainError("sync.duplicate_in_batch", id=key[0])
+            prepared.append(_rejected(index, key[0], error, lang))
             continue
         seen.add(key)
-        result, row, changed = _one(
-            index, record, session=session, actor=actor, settings=settings, lang=lang, now=now,
-            pinned=pinned, sites=sites, existing=existing,
+        prepared.append(
+            _prepare(
+                index,
+                record,
+                session=session,
+                actor=actor,
+                settings=settings,
+                lang=lang,
+                now=now,
+                pinned=pinned,
+                sites=sites,
+            )
         )
-        if row is not None:
-            existing[row.uuid] = row
-            if changed:
-                assert row.id is not None
-                touched[row.id] = row
+    # Phase 2: the write lock (SQLite) or row locks (PostgreSQL), then decide and write each record.
+    sync.begin_write(session=session)
+    ids = [item.uuid for item in prepared if isinstance(item, _Prepared)]
+    existing = responses.get_many_by_uuid(ids, session=session, for_update=True)
+    results: list[RecordResult] = []
+    touched: dict[int, Response] = {}
+    for item in prepared:
+        if isinstance(item, RecordResult):
+            results.append(item)
+            continue
+        result, row, changed = _store(item, session=session, actor=actor, now=now, existing=existing)
+        existing[row.uuid] = row
+        if changed:
+            assert row.id is not None
+            touched[row.id] = row
         results.append(result)
     _fill_missing(results, existing, session=session)
     if touched:
@@ -227,7 +246,12 @@ def _rejected(index: int, record_id: str | None, error: TerrainError, lang: str)
 
 
 def _pin(
-    record: RecordIn, *, session: Session, settings: Settings, now: Any, cache: dict[tuple[str, int], _Pinned | TerrainError]
+    record: RecordIn,
+    *,
+    session: Session,
+    settings: Settings,
+    now: Any,
+    cache: dict[tuple[str, int], _Pinned | TerrainError],
 ) -> _Pinned | TerrainError:
     key = (record.spec, record.version)
     if key in cache:
@@ -255,13 +279,27 @@ def _pin(
                 grace_days=settings.sync_closed_grace_days,
             )
         else:
-            site_ids = frozenset(session.exec(select(SpecSite.site_id).where(SpecSite.spec_id == spec.id)).all())
+            site_ids = frozenset(
+                session.exec(select(SpecSite.site_id).where(SpecSite.spec_id == spec.id)).all()
+            )
             found = _Pinned(spec=spec, version=version, site_ids=site_ids)
     cache[key] = found
     return found
 
 
-def _one(
+@dataclass
+class _Prepared:
+    """A readable record, pinned and validated, waiting for the write phase."""
+
+    index: int
+    uuid: str
+    record: RecordIn
+    content: responses.Content
+    problems: list[dict[str, Any]]
+    values: list[ValueRow]
+
+
+def _prepare(
     index: int,
     record: RecordIn,
     *,
@@ -272,21 +310,19 @@ def _one(
     now: Any,
     pinned: dict[tuple[str, int], _Pinned | TerrainError],
     sites: dict[str, Site | None],
-    existing: dict[str, Response],
-) -> tuple[RecordResult, Response | None, bool]:
-    """The result for one record, the row it concerns, and whether this batch changed that row."""
+) -> _Prepared | RecordResult:
     uuid = record.canonical_id()
     target = _pin(record, session=session, settings=settings, now=now, cache=pinned)
     if isinstance(target, TerrainError):
-        return _rejected(index, uuid, target, lang), None, False
+        return _rejected(index, uuid, target, lang)
     if record.site not in sites:
         sites[record.site] = session.exec(select(Site).where(Site.code == record.site)).first()
     site = sites[record.site]
     if site is None:
-        return _rejected(index, uuid, TerrainError("sync.unknown_site", code=record.site), lang), None, False
+        return _rejected(index, uuid, TerrainError("sync.unknown_site", code=record.site), lang)
     assert site.id is not None and target.spec.id is not None and target.version.id is not None
     if not authz.allowed(actor, Action.RESPONSE_COLLECT, [site.id]):
-        return _rejected(index, uuid, TerrainError("sync.site_forbidden", code=record.site), lang), None, False
+        return _rejected(index, uuid, TerrainError("sync.site_forbidden", code=record.site), lang)
 
     spec_index = _index(target.version)
     attachments = [ref.model_dump() for ref in record.attachments]
@@ -311,12 +347,27 @@ def _one(
         started_at=record.started_at,
         finished_at=record.finished_at,
     )
-    current = existing.get(uuid)
+    values = flatten_answers(spec_index, checked.answers)
+    return _Prepared(index=index, uuid=uuid, record=record, content=content, problems=problems, values=values)
+
+
+def _store(
+    item: _Prepared, *, session: Session, actor: Principal, now: Any, existing: dict[str, Response]
+) -> tuple[RecordResult, Response, bool]:
+    """The result for one record, its row, and whether this batch changed that row."""
+    index, record, content, problems = item.index, item.record, item.content, item.problems
+    current = existing.get(item.uuid)
     if current is None:
-        values = flatten_answers(spec_index, checked.answers)
         row = responses.create(
-            uuid, content, session=session, revision=record.revision, base_revision=record.base_revision,
-            problems=problems, values=values, author_id=actor.id, device_token_id=actor.device_token_id,
+            item.uuid,
+            content,
+            session=session,
+            revision=record.revision,
+            base_revision=record.base_revision,
+            problems=problems,
+            values=item.values,
+            author_id=actor.id,
+            device_token_id=actor.device_token_id,
             now=now,
         )
         return _stored(index, row, "needs_review" if problems else "created"), row, True
@@ -338,16 +389,29 @@ def _one(
         and current.spec_id == content.spec_id
     )
     if follows:
-        values = flatten_answers(spec_index, checked.answers)
         responses.revise(
-            current, content, session=session, revision=record.revision, base_revision=record.base_revision,
-            problems=problems, values=values, author_id=actor.id, device_token_id=actor.device_token_id,
+            current,
+            content,
+            session=session,
+            revision=record.revision,
+            base_revision=record.base_revision,
+            problems=problems,
+            values=item.values,
+            author_id=actor.id,
+            device_token_id=actor.device_token_id,
             now=now,
         )
         return _stored(index, current, "needs_review" if problems else "revised"), current, True
     responses.add_conflict(
-        current, content, session=session, revision=record.revision, base_revision=record.base_revision,
-        problems=problems, author_id=actor.id, device_token_id=actor.device_token_id, now=now,
+        current,
+        content,
+        session=session,
+        revision=record.revision,
+        base_revision=record.base_revision,
+        problems=problems,
+        author_id=actor.id,
+        device_token_id=actor.device_token_id,
+        now=now,
     )
     return _stored(index, current, "conflict"), current, True
 
@@ -368,8 +432,8 @@ def _stored(index: int, row: Response, result: str) -> RecordResult:
     return RecordResult(
         index=index,
         id=row.uuid,
-        result=result,  # type: ignore[arg-type]
-        status=row.status,  # type: ignore[arg-type]
+        result=result,
+        status=row.status,
         revision=row.revision,
         problems=list(row.problems),
     )
@@ -384,5 +448,3 @@ def _fill_missing(results: list[RecordResult], rows: dict[str, Response], *, ses
         row_id = rows[result.id].id
         assert row_id is not None
         result.missing_attachments = missing.get(row_id, [])
-
-

@@ -114,7 +114,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_long": ("le texte dépasse {max} caractères", "the text is longer than {max} characters"),
     "integer": ("un nombre entier est attendu", "a whole number is expected"),
     "number": ("un nombre est attendu", "a number is expected"),
-    "range": ("le nombre est trop grand", "the number is too large"),
+    "range": (
+        "le nombre est trop grand (ou n'est pas un nombre fini)",
+        "the number is too large (or not a finite number)",
+    ),
     "choice_text": ("un code de choix (texte) est attendu", "a choice value (text) is expected"),
     "likert": ("un nombre entier de l'échelle est attendu", "a whole number of the scale is expected"),
     "list": ("une liste de codes de choix est attendue", "a list of choice values is expected"),
@@ -209,8 +212,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         'Metadata "{key}" is not requested by the form (requested: {allowed}).',
     ),
     "metadata_invalid": (
-        "Métadonnée « {key} » invalide : {expected_fr} attendu.",
-        'Metadata "{key}" is invalid: {expected_en} expected.',
+        "Métadonnée « {key} » invalide (attendu : {expected_fr}).",
+        'Metadata "{key}" is invalid (expected: {expected_en}).',
     ),
     "too_large": (
         "La réponse compte plus de {max} blocs répétés : les suivants ne sont pas vérifiés.",
@@ -439,17 +442,17 @@ class _Run:
 
     # problems
 
-    def add(self, code: str, key: str, instance: str = "", item: str | None = None, **params: Any) -> None:
+    def add(self, code: str, msg: str, instance: str = "", item: str | None = None, **params: Any) -> None:
         """A record-level problem (``item`` None) or a problem named by the caller."""
         if not self.collect:
             return
-        fr, en = MESSAGES[key]
+        fr, en = MESSAGES[msg]
         self._append(Problem(code, item, instance, fr.format(**params), en.format(**params)))
 
     def add_item(
         self,
         code: str,
-        key: str,
+        msg: str,
         name: str,
         label: dict[str, str],
         instance: str,
@@ -458,7 +461,7 @@ class _Run:
     ) -> None:
         if not self.collect:
             return
-        fr, en = MESSAGES[key]
+        fr, en = MESSAGES[msg]
         if custom is not None:
             fr, en = custom["fr"], custom["en"]
         else:

@@ -637,30 +637,75 @@ def _calc_rows(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None
         out.append(_row(f.name, f.repeat, instance, 0, vt, _geo_text(value), None, None))
 
 
-def _field_rows(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
-    kind = f.kind
-    if kind is CALC:
-        _calc_rows(f, instance, value, out)
-        return
+def _rows_text_value(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
+    """Choices, dates, times, attachments, consent: the value as text."""
     value, problem = check_value(f, value)
-    if problem is not None:
-        return
-    vt = f.type
-    if kind is CHOICE or kind is DATE or kind is TIME or kind is DATETIME or kind is BIN or kind is CONSENT:
-        out.append(_row(f.name, f.repeat, instance, 0, vt, value, None, None))
-    elif kind is TEXT:
-        out.append(_text_row(f, instance, 0, vt, value))
-    elif kind is LONG:
-        out.append(_row(f.name, f.repeat, instance, 0, vt, None, None, value))
-    elif kind is INT or kind is DEC:
-        out.append(_row(f.name, f.repeat, instance, 0, vt, None, float(value), None))
-    elif kind is LIKERT:
-        out.append(_row(f.name, f.repeat, instance, 0, vt, str(value), float(value), None))
-    elif kind is MULTI or kind is RANK:
+    if problem is None:
+        out.append(_row(f.name, f.repeat, instance, 0, f.type, value, None, None))
+
+
+def _rows_choice(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
+    # check_value's rule for choices, inlined: the most common answer
+    if isinstance(value, str) and f.choices is not None and value in f.choices:
+        out.append(_row(f.name, f.repeat, instance, 0, f.type, value, None, None))
+
+
+def _rows_text(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
+    value, problem = check_value(f, value)
+    if problem is None:
+        out.append(_text_row(f, instance, 0, f.type, value))
+
+
+def _rows_long(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
+    value, problem = check_value(f, value)
+    if problem is None:
+        out.append(_row(f.name, f.repeat, instance, 0, f.type, None, None, value))
+
+
+def _rows_number(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
+    value, problem = check_value(f, value)
+    if problem is None:
+        out.append(_row(f.name, f.repeat, instance, 0, f.type, None, float(value), None))
+
+
+def _rows_likert(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
+    value, problem = check_value(f, value)
+    if problem is None:
+        out.append(_row(f.name, f.repeat, instance, 0, f.type, str(value), float(value), None))
+
+
+def _rows_list(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
+    value, problem = check_value(f, value)
+    if problem is None:
+        name, repeat, vt = f.name, f.repeat, f.type
         for ordinal, v in enumerate(value, 1):
-            out.append(_row(f.name, f.repeat, instance, ordinal, vt, v, None, None))
-    elif kind is GEO:
-        out.append(_row(f.name, f.repeat, instance, 0, vt, _geo_text(value), None, None))
+            out.append(_row(name, repeat, instance, ordinal, vt, v, None, None))
+
+
+def _rows_geo(f: Field, instance: str, value: Any, out: list[ValueRow]) -> None:
+    value, problem = check_value(f, value)
+    if problem is None:
+        out.append(_row(f.name, f.repeat, instance, 0, f.type, _geo_text(value), None, None))
+
+
+RowMaker = Callable[[Field, str, Any, list[ValueRow]], None]
+ROW_MAKERS: dict[str, RowMaker] = {
+    CHOICE: _rows_choice,
+    DATE: _rows_text_value,
+    TIME: _rows_text_value,
+    DATETIME: _rows_text_value,
+    BIN: _rows_text_value,
+    CONSENT: _rows_text_value,
+    TEXT: _rows_text,
+    LONG: _rows_long,
+    INT: _rows_number,
+    DEC: _rows_number,
+    LIKERT: _rows_likert,
+    MULTI: _rows_list,
+    RANK: _rows_list,
+    GEO: _rows_geo,
+    CALC: _calc_rows,
+}
 
 
 class _Budget:
@@ -674,13 +719,13 @@ def _flatten_scope(
     index: SpecIndex, scope: Scope, block: dict[str, Any], instance: str, out: list[ValueRow], budget: _Budget
 ) -> None:
     prefix = f"{instance}/" if instance else ""
+    get = block.get
     for member in scope.plan:
-        value = block.get(member.name)
-        if value is None:
+        value = get(member.name)
+        if value is None or value == "" or value == []:
             continue
         if isinstance(member, Field):
-            if not is_empty(value):
-                _field_rows(member, instance, value, out)
+            ROW_MAKERS[member.kind](member, instance, value, out)
             continue
         if not isinstance(value, list):
             continue

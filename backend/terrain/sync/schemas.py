@@ -35,16 +35,23 @@ class RecordIn(BaseModel):
 
     id: str = Field(pattern=UUID_TEXT, description="UUID généré par l'appareil : la clé d'idempotence")
     spec: str = Field(pattern=SPEC_NAME)
-    version: int = Field(ge=1, le=MAX_REVISION, description="Version publiée avec laquelle la fiche a été remplie")
+    version: int = Field(
+        ge=1, le=MAX_REVISION, description="Version publiée avec laquelle la fiche a été remplie"
+    )
     site: str = Field(pattern=SITE_CODE, description="Code du site où la fiche a été recueillie")
     revision: int = Field(default=1, ge=1, le=MAX_REVISION)
     base_revision: int | None = Field(
-        default=None, ge=1, le=MAX_REVISION, description="La révision que l'appareil a modifiée (absent : 1re révision)"
+        default=None,
+        ge=1,
+        le=MAX_REVISION,
+        description="La révision que l'appareil a modifiée (absent : 1re révision)",
     )
     started_at: AwareDatetime | None = None
     finished_at: AwareDatetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict, description="Métadonnées demandées par la spec")
-    answers: dict[str, Any] = Field(description="Réponses par nom de question ; une répétition est une liste d'objets")
+    answers: dict[str, Any] = Field(
+        description="Réponses par nom de question ; une répétition est une liste d'objets"
+    )
     interview: dict[str, Any] | None = Field(
         default=None, description="Entretiens seulement : public, consentement, enregistrement, déroulé"
     )
@@ -60,7 +67,8 @@ class PushIn(BaseModel):
     batch_id: str | None = Field(
         default=None,
         pattern=UUID_TEXT,
-        description="UUID du lot (conseillé) : un lot renvoyé avec le même numéro reçoit exactement la même réponse",
+        description="UUID du lot (conseillé) : un lot renvoyé avec le même numéro reçoit exactement "
+        "la même réponse",
     )
     # Each record is checked on its own, so one unreadable record does not refuse its batch.
     records: list[Any] = Field(description="Les fiches (au plus 500 par lot), chacune un objet `Record`")
@@ -85,7 +93,9 @@ class RecordResult(BaseModel):
 
 class PushOut(BaseModel):
     batch_id: str | None
-    replayed: bool = Field(description="Vrai quand ce lot avait déjà été reçu : la réponse d'alors est renvoyée")
+    replayed: bool = Field(
+        description="Vrai quand ce lot avait déjà été reçu : la réponse d'alors est renvoyée"
+    )
     results: list[RecordResult]
     counts: dict[str, int]
 
