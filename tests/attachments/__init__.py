@@ -40,7 +40,11 @@ def declare(
     sha256: str | None = None,
     size: int | None = None,
 ) -> httpx.Response:
-    body = {"sha256": sha256 or sha(data), "size": len(data) if size is None else size, "media_type": media_type}
+    body = {
+        "sha256": sha256 or sha(data),
+        "size": len(data) if size is None else size,
+        "media_type": media_type,
+    }
     return client.post(BASE, json=body, headers=headers)
 
 
@@ -115,6 +119,8 @@ def refer(session: Session, sha256: str, site: Site, *, size: int = 1, spec_name
     session.add(record)
     session.flush()
     assert record.id is not None
-    session.add(ResponseFile(response_id=record.id, sha256=sha256, item="photo", media_type="image/jpeg", size=size))
+    session.add(
+        ResponseFile(response_id=record.id, sha256=sha256, item="photo", media_type="image/jpeg", size=size)
+    )
     session.commit()
     return record

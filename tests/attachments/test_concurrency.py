@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from attachments import BASE, CHUNK_TYPE, declare, head, offset_of, random_bytes, refer, send, sha, upload
 from conftest import World
@@ -120,7 +120,9 @@ def test_connection_dropped_mid_chunk_keeps_what_arrived(client: TestClient, wor
     assert client.app.state.attachment_store.final_path(digest).read_bytes() == data  # type: ignore[attr-defined]
 
 
-def test_server_stopped_before_the_check_finishes_with_an_empty_patch(client: TestClient, world: World) -> None:
+def test_server_stopped_before_the_check_finishes_with_an_empty_patch(
+    client: TestClient, world: World
+) -> None:
     """Every byte recorded, then the server stops before verifying: HEAD says offset = length but still
     uploading; an empty PATCH at that offset completes it."""
     headers = world.headers(world.user("fieldworker"))
@@ -175,10 +177,9 @@ def test_completion_moves_the_records_referring_to_it_in_the_change_feed(
     world.session.expire_all()
     after = current_change_seq(session=world.session)
     assert after == before + 1
-    seqs = {
-        row.id: row.change_seq
-        for row in world.session.exec(select(Response).where(Response.id.in_([r.id for r in referring + [unrelated]]))).all()  # type: ignore[union-attr]
-    }
+    ids = [row.id for row in [*referring, unrelated]]
+    rows = world.session.exec(select(Response).where(col(Response.id).in_(ids))).all()
+    seqs = {row.id: row.change_seq for row in rows}
     assert [seqs[row.id] for row in referring] == [after, after]
     assert seqs[unrelated.id] == 0
     assert service.missing_attachments([digest, "f" * 64], session=world.session) == {"f" * 64}
@@ -201,7 +202,10 @@ def test_missing_attachments(client: TestClient, world: World) -> None:
     send(client, headers, partial, 0, b"partial")
     unknown = "0" * 64
     world.session.expire_all()
-    assert service.missing_attachments([done, partial, unknown, done], session=world.session) == {partial, unknown}
+    assert service.missing_attachments([done, partial, unknown, done], session=world.session) == {
+        partial,
+        unknown,
+    }
     assert service.missing_attachments([], session=world.session) == set()
     assert service.missing_attachments(iter([done]), session=world.session) == set()
 

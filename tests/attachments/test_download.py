@@ -104,7 +104,9 @@ def test_ranges_and_revalidation(client: TestClient, world: World, scene: dict[s
     assert len(downloads(world, digest)) == 1
 
 
-def test_download_audit_has_no_personal_data(client: TestClient, world: World, scene: dict[str, object]) -> None:
+def test_download_audit_has_no_personal_data(
+    client: TestClient, world: World, scene: dict[str, object]
+) -> None:
     people = scene["people"]
     assert isinstance(people, dict)
     digest = str(scene["digest"])

@@ -87,4 +87,7 @@ def test_attachment_settings_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("TERRAIN_ATTACHMENT_MEDIA_TYPES")
     defaults = Settings(environment="test", secret_key="s" * 40)  # type: ignore[arg-type]
     assert defaults.max_attachment_bytes == 100 * 1024 * 1024
-    assert "application/pdf" in defaults.attachment_media_types and "audio/flac" not in defaults.attachment_media_types
+    assert (
+        "application/pdf" in defaults.attachment_media_types
+        and "audio/flac" not in defaults.attachment_media_types
+    )

@@ -231,7 +231,11 @@ def test_too_large_is_413(client: TestClient, world: World) -> None:
 
 @pytest.mark.parametrize(
     ("media_type", "stored"),
-    [("audio/webm;codecs=opus", "audio/webm"), ("IMAGE/PNG", "image/png"), (" audio/ogg ; codecs=vorbis", "audio/ogg")],
+    [
+        ("audio/webm;codecs=opus", "audio/webm"),
+        ("IMAGE/PNG", "image/png"),
+        (" audio/ogg ; codecs=vorbis", "audio/ogg"),
+    ],
 )
 def test_accepted_media_types_are_stored_without_parameters(
     client: TestClient, world: World, media_type: str, stored: str
@@ -242,7 +246,9 @@ def test_accepted_media_types_are_stored_without_parameters(
     assert created.json()["media_type"] == stored
 
 
-@pytest.mark.parametrize("media_type", ["text/html", "image/svg+xml", "application/octet-stream", "image/jpeg2"])
+@pytest.mark.parametrize(
+    "media_type", ["text/html", "image/svg+xml", "application/octet-stream", "image/jpeg2"]
+)
 def test_other_media_types_are_415(client: TestClient, world: World, media_type: str) -> None:
     headers = world.headers(world.user("fieldworker"))
     refused = declare(client, headers, b"abc", media_type)

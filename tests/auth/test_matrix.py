@@ -11,16 +11,21 @@ cannot ship without its authorization decided here.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from conftest import SPEC_ESSAI, SPEC_ESSAI_V2, TEST_PASSWORD, World, spec_named
+from terrain.attachments.models import Attachment
+from terrain.attachments.storage import store_from_settings
 from terrain.auth.service import SYSTEM, Principal, create_device_token, principal_for
 from terrain.responses import service as responses
+from terrain.responses.models import Response, ResponseFile
 from terrain.sites.models import Site
 from terrain.speclang import compile_text
 from terrain.specs import service as specs
@@ -242,6 +247,39 @@ MATRIX: dict[str, Endpoint] = {
         },
         operation="POST /api/v1/responses/{uuid}/resolve",
     ),
+    # Attachments are tied to no site until a record refers to them: anyone who may collect uploads.
+    # ``{attachment}`` is a photo the record of the site refers to, uploaded by that record's author;
+    # reading it is for its uploader or whoever reads the site's records, anyone else gets 404.
+    "attachments.create": Endpoint(
+        "POST",
+        "/api/v1/attachments",
+        body={"sha256": "a" * 64, "size": 4, "media_type": "image/jpeg"},
+        expect={"admin": same(201), "coordinator": same(201), "fieldworker": same(201), "viewer": same(403)},
+    ),
+    "attachments.state": Endpoint(
+        "HEAD",
+        "/api/v1/attachments/{attachment}",
+        expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(200), "viewer": same(403)},
+        operation="HEAD /api/v1/attachments/{sha256}",
+    ),
+    # Without its Upload-Offset header: past authorization, the chunk is refused as malformed (422).
+    "attachments.chunk": Endpoint(
+        "PATCH",
+        "/api/v1/attachments/{attachment}",
+        expect={"admin": same(422), "coordinator": same(422), "fieldworker": same(422), "viewer": same(403)},
+        operation="PATCH /api/v1/attachments/{sha256}",
+    ),
+    "attachments.download": Endpoint(
+        "GET",
+        "/api/v1/attachments/{attachment}",
+        expect={
+            "admin": same(200),
+            "coordinator": (200, 404),
+            "fieldworker": (200, 404),
+            "viewer": same(404),
+        },
+        operation="GET /api/v1/attachments/{sha256}",
+    ),
 }
 
 CELLS = [
@@ -288,7 +326,44 @@ def build_world(world: World) -> dict[str, Any]:
         for where, site in (("own", own), ("other", other))
         for kind in ("response", "conflict")
     }
-    return {"sites": {"own": own, "other": other}, "users": users, "targets": targets, "records": records}
+    attachments = {where: _attachment(world, records[f"response_{where}"]) for where in ("own", "other")}
+    return {
+        "sites": {"own": own, "other": other},
+        "users": users,
+        "targets": targets,
+        "records": records,
+        "attachments": attachments,
+    }
+
+
+def _attachment(world: World, record_uuid: str) -> str:
+    """A complete photo the record refers to, uploaded by the record's author."""
+    session = world.session
+    record = session.exec(select(Response).where(Response.uuid == record_uuid)).one()
+    assert record.id is not None
+    data = f"photo {record_uuid}".encode()
+    digest = hashlib.sha256(data).hexdigest()
+    store = store_from_settings(world.settings)
+    store.write_at(digest, 0, data)
+    store.finalize(digest)
+    store.discard_partial(digest)
+    session.add(
+        Attachment(
+            sha256=digest,
+            media_type="image/jpeg",
+            size=len(data),
+            received=len(data),
+            status="complete",
+            created_by=record.author_id,
+        )
+    )
+    session.add(
+        ResponseFile(
+            response_id=record.id, sha256=digest, item="photo", media_type="image/jpeg", size=len(data)
+        )
+    )
+    session.commit()
+    return digest
 
 
 def _record(world: World, spec_name: str, site: Site, author: User, *, conflict: bool) -> str:
@@ -351,6 +426,7 @@ def test_matrix(client: TestClient, world: World, endpoint: str, role: str, wher
         "token_id": str(token_row.id),
         "response": state["records"][f"response_{where}"],
         "conflict": state["records"][f"conflict_{where}"],
+        "attachment": state["attachments"][where],
     }
     headers = world.headers(actor) if actor is not None else {}
     path = _fill(spec.path, params)
@@ -371,7 +447,7 @@ def test_matrix(client: TestClient, world: World, endpoint: str, role: str, wher
         )
     expected = spec.anonymous if role == "anonymous" else spec.expect[role][0 if where == "own" else 1]
     assert response.status_code == expected, response.text
-    if expected >= 400:
+    if expected >= 400 and spec.method != "HEAD":  # a HEAD answer has no body
         error = response.json()["error"]
         assert error["status"] == expected
         assert error["code"]

@@ -80,11 +80,18 @@ items:
   - name: priorites
     type: ranking
     label: Priorités
-    choices: [{value: logement, label: Logement}, {value: emploi, label: Emploi}, {value: sante, label: Santé}]
+    choices:
+      - {value: logement, label: Logement}
+      - {value: emploi, label: Emploi}
+      - {value: sante, label: Santé}
   - {name: satisfaction, type: likert, label: Satisfaction, choice_list: note_5}
   - {name: lieu, type: geopoint, label: Lieu}
   - {name: dept, type: text, label: Département}
-  - {name: commune, type: single_choice, label: Commune, choice_list: communes, choice_filter: "dept = ${dept}"}
+  - name: commune
+    type: single_choice
+    label: Commune
+    choice_list: communes
+    choice_filter: "dept = ${dept}"
   - {name: recit, type: long_text, label: Récit}
   - {name: heure, type: time, label: Heure}
   - {name: quand, type: datetime, label: Quand}
@@ -122,7 +129,10 @@ items:
         max: 3
         relevant: "${ecole} = 'yes'"
         items:
-          - {name: classe, type: single_choice, label: Classe, choices: [{value: cp, label: CP}, {value: ce1, label: CE1}]}
+          - name: classe
+            type: single_choice
+            label: Classe
+            choices: [{value: cp, label: CP}, {value: ce1, label: CE1}]
           - {name: note_enfant, type: integer, label: Note, constraint: ". <= 20"}
       - {name: nb_enfants_membre, type: calculate, calculation: "count(${classe})"}
   - {name: nb_prenoms, type: calculate, calculation: "count(${prenom})"}
@@ -375,8 +385,20 @@ def guide_interview(**changes: Any) -> dict[str, Any]:
         },
         "recording": {"sha256": SHA_RECORDING, "started_at": "2024-03-12T10:01:00+01:00"},
         "timeline": [
-            {"theme": "usager_profil", "start": 60.0, "end": 300.5, "recording_start": 0.0, "recording_end": 240.5},
-            {"theme": "accompagnement", "start": 300.5, "end": 900, "recording_start": 240.5, "recording_end": 840},
+            {
+                "theme": "usager_profil",
+                "start": 60.0,
+                "end": 300.5,
+                "recording_start": 0.0,
+                "recording_end": 240.5,
+            },
+            {
+                "theme": "accompagnement",
+                "start": 300.5,
+                "end": 900,
+                "recording_start": 240.5,
+                "recording_end": 840,
+            },
             {"theme": "missions", "start": 900, "end": 1500, "recording_start": 840, "recording_end": 1440},
         ],
     }

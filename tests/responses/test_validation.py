@@ -105,7 +105,18 @@ def test_type_problems_name_the_item_and_the_expected_shape(spec: Any) -> None:
         recit=["a list"],
     )
     found = codes(spec, answers)
-    for name in ("age", "taille", "satisfaction", "aides", "lieu", "heure", "quand", "jour", "photo", "recit"):
+    for name in (
+        "age",
+        "taille",
+        "satisfaction",
+        "aides",
+        "lieu",
+        "heure",
+        "quand",
+        "jour",
+        "photo",
+        "recit",
+    ):
         assert ("type", name, "") in found, name
     by_item = {p.item: p for p in problems(spec, answers)}
     assert by_item["age"].fr == "« Âge » (age) : un nombre entier est attendu"
@@ -160,13 +171,17 @@ def test_required_message_of_the_spec_is_used() -> None:
         "code": "required",
         "item": "nom",
         "instance": "",
-        "message": {"fr": "« Nom » (nom) : Le nom est indispensable.", "en": '"Nom" (nom): The name is needed.'},
+        "message": {
+            "fr": "« Nom » (nom) : Le nom est indispensable.",
+            "en": '"Nom" (nom): The name is needed.',
+        },
     }
 
 
 def test_constraints_bind_the_value_and_use_the_spec_message(spec: Any) -> None:
     answers = essai_answers()
     answers["age"] = 130
+    answers["double_age"] = 260
     answers["jour"] = "2024-03-16"  # after TODAY
     answers["membres"][1]["enfants"][1]["note_enfant"] = 21
     found = problems(spec, answers)
@@ -178,7 +193,8 @@ def test_constraints_bind_the_value_and_use_the_spec_message(spec: Any) -> None:
     assert found[0].fr == "« Âge » (age) : Un âge entre 0 et 129 ans."
     assert found[0].en == '"Age" (age): An age between 0 and 129.'
     assert found[2].fr == (
-        "« Note » (note_enfant) [bloc membres.2/enfants.2] : la réponse ne respecte pas la condition « . <= 20 »"
+        "« Note » (note_enfant) [bloc membres.2/enfants.2] : "
+        "la réponse ne respecte pas la condition « . <= 20 »"
     )
 
 
@@ -253,18 +269,23 @@ def test_unknown_and_misplaced_keys(spec: Any) -> None:
     answers["enfants"] = []  # a nested repeat at the top
     answers["membres"][0]["age"] = 3  # a top-level item inside a block
     found = problems(spec, answers)
+    # in the order of the keys (the block of "membres" comes before the keys added after it)
     assert [(p.code, p.item, p.instance) for p in found] == [
+        ("unknown_item", "age", "membres.1"),
         ("unknown_item", "inconnu", ""),
         ("unknown_item", "prenom", ""),
         ("unknown_item", "fin", ""),
         ("unknown_item", "logement", ""),
         ("unknown_item", "enfants", ""),
-        ("unknown_item", "age", "membres.1"),
     ]
-    assert found[0].en == '"inconnu": no item of this name in the form'
-    assert found[1].fr.endswith("cette question se trouve dans la répétition « membres » : sa réponse n'est pas à cette place")
-    assert found[2].fr == "« fin » : c'est une note : il n'attend pas de réponse"
-    assert found[5].en.endswith("this item is at the top level of the answers: its answer is not in the right place")
+    assert found[0].en.endswith(
+        "this item is at the top level of the answers: its answer is not in the right place"
+    )
+    assert found[1].en == '"inconnu": no item of this name in the form'
+    assert found[2].fr.endswith(
+        "cette question se trouve dans la répétition « membres » : sa réponse n'est pas à cette place"
+    )
+    assert found[3].fr == "« fin » : c'est une note : il n'attend pas de réponse"
 
 
 def test_hostile_keys_are_cut_in_problems(spec: Any) -> None:
@@ -290,8 +311,8 @@ def test_answers_to_items_that_do_not_apply(spec: Any) -> None:
         ("not_relevant", "enfants", "membres.1"),
     ]
     assert found[1].fr == (
-        "« Type de logement » (type_logement) : une réponse est donnée alors que la question ne s'applique pas "
-        "(condition d'affichage fausse)"
+        "« Type de logement » (type_logement) : une réponse est donnée alors que la question "
+        "ne s'applique pas (condition d'affichage fausse)"
     )
 
 
@@ -303,7 +324,7 @@ def test_repeat_min_max_and_count(spec: Any) -> None:
     assert codes(spec, answers) == [("repeat_min", "membres", "")]
     answers["nb_membres"] = 5
     answers["membres"] = [{"prenom": f"P{i}", "ecole": "no"} for i in range(5)]
-    answers["nb_prenoms"] = 5
+    answers["nb_prenoms"] = 4  # only the first 4 blocks (the max) are read
     found = problems(spec, answers)
     assert [(p.code, p.item) for p in found] == [("repeat_max", "membres")]
     assert found[0].fr == "« Membres » (membres) : 5 blocs : 4 au plus"
@@ -328,7 +349,7 @@ def test_repeat_and_block_shapes(spec: Any) -> None:
     assert ("type", "membres", "") in codes(spec, answers)
     answers = essai_answers()
     answers["membres"][1] = ["Malik"]
-    answers["nb_prenoms"] = 1
+    answers["nb_prenoms"] = 2  # the broken block counts in count()
     found = codes(spec, answers)
     # the broken block counts as a block but its content is not checked
     assert found == [("type", "membres", "membres.2")]
@@ -465,7 +486,9 @@ def test_metadata_keys_and_values(spec: Any) -> None:
 
 
 def test_interview_data_only_for_guides(spec: Any) -> None:
-    assert codes(spec, essai_answers(), interview={"audience": "usagers"}) == [("interview.not_expected", None, "")]
+    assert codes(spec, essai_answers(), interview={"audience": "usagers"}) == [
+        ("interview.not_expected", None, "")
+    ]
     guide = example_index("guide_epn")
     assert codes(guide, guide_answers(), interview=None) == [("interview.missing", None, "")]
 
@@ -480,7 +503,9 @@ def test_guide_themes_not_offered_to_the_audience_do_not_apply() -> None:
         ("not_relevant", "type_porteur", ""),
     ]
     # without a valid audience every theme applies (the audience itself is reported)
-    assert codes(guide, answers, interview=guide_interview(audience="elus")) == [("interview.audience", None, "")]
+    assert codes(guide, answers, interview=guide_interview(audience="elus")) == [
+        ("interview.audience", None, "")
+    ]
 
 
 def test_interview_consent_and_recording() -> None:
@@ -506,8 +531,15 @@ def test_interview_consent_and_recording() -> None:
     bad = guide_interview()
     bad["consent"].update(refusal_notes="?", given_at="hier", collected_by="")
     assert found(bad) == [("interview.consent", None, "")] * 3
-    assert found(guide_interview(consent={"mode": "video"})) == [("interview.consent", None, "")] * 3
-    assert found(guide_interview(consent=None)) == [("interview.consent", None, ""), ("interview.recording", None, "")]
+    # an unknown mode is not "recording": the recording is reported too
+    assert found(guide_interview(consent={"mode": "video"})) == [
+        *[("interview.consent", None, "")] * 3,
+        ("interview.recording", None, ""),
+    ]
+    assert found(guide_interview(consent=None)) == [
+        ("interview.consent", None, ""),
+        ("interview.recording", None, ""),
+    ]
     assert found(guide_interview(recording={"sha256": "x", "started_at": 3})) == [
         ("interview.recording", None, ""),
         ("interview.recording", None, ""),
@@ -559,7 +591,9 @@ def test_interview_timeline() -> None:
     ]
     assert found[1].fr == "Déroulé : le thème « structure » n'est pas proposé au public « usagers »."
     unrecorded = guide_interview(recording=None)
-    assert [p.code for p in problems(guide, answers, interview=unrecorded)] == ["interview.recording_offsets"] * 3
+    assert [p.code for p in problems(guide, answers, interview=unrecorded)] == [
+        "interview.recording_offsets"
+    ] * 3
 
 
 def test_interview_shapes() -> None:
@@ -567,12 +601,17 @@ def test_interview_shapes() -> None:
     answers = guide_answers()
     assert codes(guide, answers, interview=["usagers"]) == [("interview.invalid", None, "")]
     assert codes(guide, answers, interview=guide_interview(extra=1)) == [("interview.invalid", None, "")]
-    assert codes(guide, answers, interview=guide_interview(timeline={"a": 1})) == [("interview.invalid", None, "")]
+    assert codes(guide, answers, interview=guide_interview(timeline={"a": 1})) == [
+        ("interview.invalid", None, "")
+    ]
     assert codes(guide, answers, interview=guide_interview(timeline=[])) == []
-    long = guide_interview(timeline=[{"theme": "missions", "start": 0, "end": 1}] * 600)
-    found = codes(guide, answers, interview=long)
-    assert found[0] == ("interview.invalid", None, "")
-    assert len(found) == 1 + 500  # entries past the bound are not read; each one lacks recording offsets
+    entry = {"theme": "missions", "start": 0, "end": 1, "recording_start": 0, "recording_end": 1}
+    assert codes(guide, answers, interview=guide_interview(timeline=[entry] * 600)) == [
+        ("interview.invalid", None, "")
+    ]
+    # entries past the bound are not read
+    past = guide_interview(timeline=[entry] * 500 + [{"theme": "inconnu"}])
+    assert codes(guide, answers, interview=past) == [("interview.invalid", None, "")]
 
 
 # --- bounds and hostile input ------------------------------------------------------------------------------
@@ -603,7 +642,10 @@ def test_repeat_blocks_are_bounded_in_all() -> None:
     found = problems(compiled, answers)
     assert time.perf_counter() - started < 10
     assert found == [p for p in found if p.code == "too_large"]
-    assert found[0].fr == f"La réponse compte plus de {MAX_BLOCKS} blocs répétés : les suivants ne sont pas vérifiés."
+    assert (
+        found[0].fr
+        == f"La réponse compte plus de {MAX_BLOCKS} blocs répétés : les suivants ne sont pas vérifiés."
+    )
     assert computed_answers(compiled, answers)["a"][0]["b"][0] == {"x": 1}
 
 
@@ -696,7 +738,7 @@ def test_problem_messages_are_bilingual_and_json_ready(spec: Any) -> None:
     for template_fr, template_en in MESSAGES.values():
         assert template_fr and template_en
     answers = essai_answers()
-    answers["age"] = -1
+    answers["nb_membres"] = -1
     [problem] = problems(spec, answers)
     assert json.loads(json.dumps(problem.as_dict())) == problem.as_dict()
     with pytest.raises(AttributeError):

@@ -119,7 +119,7 @@ def assert_exactly_once(url: str, records: Sequence[dict[str, Any]]) -> None:
     assert set(stored) == set(wanted), (
         f"missing {len(set(wanted) - set(stored))}, unexpected {len(set(stored) - set(wanted))}"
     )
-    assert max(stored.values()) == 1
+    assert max(stored.values(), default=1) == 1
     revisions = Counter(
         uuid
         for (uuid,) in query(url, "SELECT r.uuid FROM response_revisions v JOIN responses r ON r.id = v.response_id")
@@ -221,31 +221,23 @@ def pusher(server: Any, token: str, records: list[dict[str, Any]], batch_id: str
 # --- a client that hangs up ------------------------------------------------------------------------
 
 
-@dataclass
-class HungUp:
-    sent: int  # body bytes written before closing
-    total: int
-
-
-def send_and_hang_up(
-    port: int, token: str, body: bytes, *, send_bytes: int | None = None, reset: bool = False
-) -> HungUp:
-    """POST a push and close the socket without reading a byte of the answer (``send_bytes``: only
-    that much of the body, so the server never gets the whole request; ``reset``: abort the connection
-    with a RST instead of closing it)."""
+def send_push(port: int, token: str, body: bytes, *, send_bytes: int | None = None) -> socket.socket:
+    """Write a push request on a new connection, and nothing else (``send_bytes``: only that much of the
+    body, so the server never gets the whole request). The answer is never read: see :func:`hang_up`."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     head = (
         f"POST {live.PUSH_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
-    part = body if send_bytes is None else body[:send_bytes]
-    try:
-        sock.sendall(head.encode("latin-1") + part)
-    finally:
-        if reset:  # SO_LINGER on, 0 s: close() sends a RST and drops what was not sent
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
-    return HungUp(len(part), len(body))
+    sock.sendall(head.encode("latin-1") + (body if send_bytes is None else body[:send_bytes]))
+    return sock
+
+
+def hang_up(sock: socket.socket, *, reset: bool) -> None:
+    """Close without reading the answer; ``reset``: abort with a RST (what is unread is dropped)."""
+    if reset:  # SO_LINGER on, 0 s
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 60.0, what: str = "") -> None:

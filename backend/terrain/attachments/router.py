@@ -106,7 +106,7 @@ def _header(description: str, kind: str = "integer") -> dict[str, Any]:
 OFFSET_HEADER = _header("Octets reçus par le serveur / bytes the server holds")
 LENGTH_HEADER = _header("Taille déclarée / declared size")
 STATUS_HEADER = _header("`uploading` ou `complete`", "string")
-UNSUPPORTED = {
+UNSUPPORTED: dict[int | str, dict[str, Any]] = {
     415: {
         "model": ErrorResponse,
         "description": "Type non accepté / unsupported media type (`attachment.media_type`, "
@@ -235,7 +235,10 @@ def _content_length(request: Request) -> int | None:
     "dépasse la taille déclarée : 413 `attachment.beyond_size`. Un envoi interrompu garde les octets "
     "arrivés : `HEAD` puis reprendre.",
     responses={
-        204: {"description": "Morceau enregistré / chunk stored", "headers": {"Upload-Offset": OFFSET_HEADER}},
+        204: {
+            "description": "Morceau enregistré / chunk stored",
+            "headers": {"Upload-Offset": OFFSET_HEADER},
+        },
         **error_responses(401, 403, 404, 409, 413, 422),
         **UNSUPPORTED,
     },
@@ -418,4 +421,3 @@ def _pieces(store: AttachmentStore, sha256: str) -> Iterator[bytes]:
     with store.open(sha256) as handle:
         while piece := handle.read(WRITE_PIECE):
             yield piece
-

@@ -122,11 +122,11 @@ def create_upload(
         "created_at": utcnow(),
     }
     # Two devices declaring the same content at once: one row, no IntegrityError (a 409) for the second.
-    table = Attachment.__table__
+    table: sa.Table = Attachment.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     statement = insert.values(**values).on_conflict_do_nothing(index_elements=["sha256"])
-    created = session.execute(statement.returning(table.c.id)).first()  # type: ignore[attr-defined]
+    created = session.execute(statement.returning(table.c.id)).first()
     if created is not None:
         audit.record(
             "attachment.upload_started",
@@ -212,9 +212,7 @@ def beyond_size(size: int) -> TerrainError:
     return TerrainError("attachment.beyond_size", size=size, details={"size": size})
 
 
-def record_chunk(
-    sha256: str, offset: int, written: int, *, session: Session, store: AttachmentStore
-) -> int:
+def record_chunk(sha256: str, offset: int, written: int, *, session: Session, store: AttachmentStore) -> int:
     """``written`` bytes were stored at ``offset``: advance the upload to ``offset + written`` if it is
     still at ``offset`` (else 409 with the current offset). Returns the new offset."""
     if written == 0:

@@ -156,4 +156,3 @@ def _fsync_dir(path: Path) -> None:
 def store_from_settings(settings: Settings) -> FileSystemStore:
     """The store of a Terrain instance: ``<data_dir>/attachments``, created on the first write."""
     return FileSystemStore(settings.data_dir / "attachments")
-

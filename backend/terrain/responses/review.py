@@ -890,6 +890,7 @@ def resolve(
         site = session.get(Site, content.site_id)
         spec = session.get(Spec, content.spec_id)
         problems.append(_site_problem(spec.name if spec else "?", site.code if site else "?"))
+    pending = [entry for entry in history if entry.conflict]
     number = max([entry.revision for entry in history] + [row.revision]) + 1
     base = row.revision
     now = utcnow()
@@ -906,12 +907,9 @@ def resolve(
         origin="resolved",
         now=now,
     )
-    cleared = 0
-    for entry in history:
-        if entry.conflict:
-            entry.conflict = False
-            session.add(entry)
-            cleared += 1
+    for entry in pending:
+        entry.conflict = False
+        session.add(entry)
     row.review = ReviewDecision.reviewed.value
     row.review_comment = comment or None
     row.reviewed_by = actor.id
@@ -930,7 +928,7 @@ def resolve(
             "base_revision": base,
             "status": row.status,
             "problem_count": len(problems),
-            "conflicts_cleared": cleared,
+            "conflicts_cleared": len(pending),
             "has_comment": bool(comment),
         },
         ip=ip,

@@ -25,6 +25,7 @@ text sizes, problems listed).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -144,7 +145,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # choices
     "not_a_choice": ("« {value} » n'est pas un choix de la liste", '"{value}" is not a choice of the list'),
-    "not_a_choice_hidden": ("la valeur n'est pas un choix de la liste", "the value is not a choice of the list"),
+    "not_a_choice_hidden": (
+        "la valeur n'est pas un choix de la liste",
+        "the value is not a choice of the list",
+    ),
     "filtered": (
         "le choix « {value} » n'est pas proposé avec les réponses données (filtre des choix)",
         'the choice "{value}" is not offered given the other answers (choice filter)',
@@ -264,7 +268,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 CONTAINER_WHAT = {
-    "group": ("un groupe (ses questions sont au même niveau que lui)", "a group (its items sit at its level)"),
+    "group": (
+        "un groupe (ses questions sont au même niveau que lui)",
+        "a group (its items sit at its level)",
+    ),
     "note": ("une note", "a note"),
     "matrix": ("un tableau (chaque ligne est une question)", "a matrix (each row is an item)"),
     "repeat": ("une répétition", "a repeat"),
@@ -348,7 +355,7 @@ class _Env(Mapping[str, Any]):
         self.index = index
         self.chain = chain
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         depth = self.direct.get(key)
         if depth is not None:
             return self.frames[depth].values.get(key)
@@ -390,7 +397,7 @@ class _ChoiceEnv(Mapping[str, Any]):
         self.base = base
         self.props = props
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         if key.startswith("choice."):
             return self.props.get(key)
         return self.base.get(key)
@@ -480,14 +487,18 @@ class _Run:
         if len(self.problems) >= MAX_PROBLEMS:
             fr, en = MESSAGES["too_many_problems"]
             self.problems.append(
-                Problem("too_many_problems", None, "", fr.format(max=MAX_PROBLEMS), en.format(max=MAX_PROBLEMS))
+                Problem(
+                    "too_many_problems", None, "", fr.format(max=MAX_PROBLEMS), en.format(max=MAX_PROBLEMS)
+                )
             )
             raise _Stop
         self.problems.append(problem)
 
     # 1. reading the answers
 
-    def load(self, scope: Scope, raw: dict[str, Any], parent: _Frame | None, path: str, pos: int | None) -> _Frame:
+    def load(
+        self, scope: Scope, raw: dict[str, Any], parent: _Frame | None, path: str, pos: int | None
+    ) -> _Frame:
         frame = _Frame(self, scope, raw, parent, path, pos)
         self.instances.setdefault(scope.chain, []).append(frame)
         members = scope.members
@@ -522,7 +533,7 @@ class _Run:
         return frame
 
     def load_repeat(self, scope: Scope, value: Any, frame: _Frame) -> None:
-        name = scope.name or ""
+        name = scope.name
         label = scope.label
         if not isinstance(value, list):
             frame.bad.add(name)
@@ -557,14 +568,19 @@ class _Run:
         if chain is not None:
             if f is not None:
                 label = f.label
-            if chain:
-                where = {"where_fr": f"dans la répétition « {chain[-1]} »", "where_en": f'in the repeat "{chain[-1]}"'}
-            else:
-                where = {"where_fr": "au premier niveau des réponses", "where_en": "at the top level of the answers"}
-            self.add_item("unknown_item", "misplaced_item", name, label, path, **where)
+            where_fr, where_en = (
+                (f"dans la répétition « {chain[-1]} »", f'in the repeat "{chain[-1]}"')
+                if chain
+                else ("au premier niveau des réponses", "at the top level of the answers")
+            )
+            self.add_item(
+                "unknown_item", "misplaced_item", name, label, path, where_fr=where_fr, where_en=where_en
+            )
         elif name in self.index.containers:
             what_fr, what_en = CONTAINER_WHAT.get(self.index.containers[name], ("une note", "a note"))
-            self.add_item("unknown_item", "no_answer_item", name, label, path, what_fr=what_fr, what_en=what_en)
+            self.add_item(
+                "unknown_item", "no_answer_item", name, label, path, what_fr=what_fr, what_en=what_en
+            )
         else:
             self.add_item("unknown_item", "unknown_item", name, label, path)
 
@@ -594,12 +610,7 @@ class _Run:
         values = frame.values
         for node in nodes:
             kind = node.kind
-            if (
-                kind == N_VALUE
-                and node.name not in values
-                and not node.required
-                and node.required_if is None
-            ):
+            if kind == N_VALUE and node.name not in values and not node.required and node.required_if is None:
                 continue  # unanswered and optional: nothing to check, whether relevant or not
             if node.relevant is not None and not to_bool(_eval(node.relevant, ctx)):
                 self.hide(node, frame)
@@ -647,7 +658,9 @@ class _Run:
             if name in frame.bad:
                 return
             if node.required or (node.required_if is not None and to_bool(_eval(node.required_if, ctx))):
-                self.add_item("required", "required", name, node.label, frame.path, custom=node.required_message)
+                self.add_item(
+                    "required", "required", name, node.label, frame.path, custom=node.required_message
+                )
             return
         if node.constraint is not None:
             ctx.current = value
@@ -696,7 +709,13 @@ class _Run:
                 expected_n = max(0, min(math.trunc(expected), MAX_REPEAT_BLOCKS))
                 if count != expected_n:
                     self.add_item(
-                        "repeat_count", "repeat_count", name, node.label, path, count=count, expected=expected_n
+                        "repeat_count",
+                        "repeat_count",
+                        name,
+                        node.label,
+                        path,
+                        count=count,
+                        expected=expected_n,
                     )
         if node.scope is None:
             return
@@ -748,11 +767,19 @@ class _Run:
             if value is None:
                 continue
             if key in ("start", "end"):
-                ok, fr, en = is_datetime(value), "une date et heure ISO 8601 avec fuseau", "an ISO 8601 datetime"
+                ok, fr, en = (
+                    is_datetime(value),
+                    "une date et heure ISO 8601 avec fuseau",
+                    "an ISO 8601 datetime",
+                )
             elif key == "today":
                 ok, fr, en = is_date(value), "une date AAAA-MM-JJ", "a date YYYY-MM-DD"
             else:
-                ok, fr, en = _short_text(value), "un texte de 255 caractères au plus", "a text of 255 characters"
+                ok, fr, en = (
+                    _short_text(value),
+                    "un texte de 255 caractères au plus",
+                    "a text of 255 characters",
+                )
             if not ok:
                 self.add("metadata.invalid", "metadata_invalid", key=shown, expected_fr=fr, expected_en=en)
 
@@ -802,7 +829,8 @@ class _Run:
         mode = consent.get("mode")
         if mode not in ("recording", "notes_only"):
             self._consent_problem(
-                "le mode doit être « recording » ou « notes_only »", 'mode must be "recording" or "notes_only"'
+                "le mode doit être « recording » ou « notes_only »",
+                'mode must be "recording" or "notes_only"',
             )
             mode = None
         elif mode == "recording" and self.index.consent_mode != "recording_allowed":
@@ -878,18 +906,20 @@ class _Run:
             return
         if len(timeline) > MAX_TIMELINE:
             self._interview_invalid(
-                f"plus de {MAX_TIMELINE} passages dans le déroulé", f"more than {MAX_TIMELINE} timeline entries"
+                f"plus de {MAX_TIMELINE} passages dans le déroulé",
+                f"more than {MAX_TIMELINE} timeline entries",
             )
         themes = self.index.themes
         for i, entry in enumerate(timeline[:MAX_TIMELINE], 1):
             where = f"timeline.{i}"
             if not isinstance(entry, dict) or not entry.keys() <= TIMELINE_KEYS:
+                keys = "{theme, start, end, recording_start, recording_end}"
                 self.add(
                     "interview.invalid",
                     "interview.invalid",
                     instance=where,
-                    what_fr=f"le passage n° {i} doit être un objet {{theme, start, end, recording_start, recording_end}}",
-                    what_en=f"entry #{i} must be an object {{theme, start, end, recording_start, recording_end}}",
+                    what_fr=f"le passage n° {i} doit être un objet {keys}",
+                    what_en=f"entry #{i} must be an object {keys}",
                 )
                 continue
             theme = entry.get("theme")
@@ -1013,7 +1043,12 @@ def _same(server: Any, device: Any) -> bool:
     if to_string(server) == to_string(device):
         return True
     # the same instant written differently
-    if isinstance(server, str) and isinstance(device, str) and temporal_kind(server) and temporal_kind(device):
+    if (
+        isinstance(server, str)
+        and isinstance(device, str)
+        and temporal_kind(server)
+        and temporal_kind(device)
+    ):
         return to_number(server) == to_number(device)
     return False
 
@@ -1075,7 +1110,9 @@ def check_response(
         root = run.run(answers, attachments, metadata, interview, record_checks=True)
     except _Stop:
         # the problem list is full: the calculations still need a complete pass
-        return CheckedResponse(run.problems, computed_answers(index, answers, today=today, interview=interview))
+        return CheckedResponse(
+            run.problems, computed_answers(index, answers, today=today, interview=interview)
+        )
     return CheckedResponse(run.problems, _output(root) if root is not None else {})
 
 
@@ -1092,10 +1129,8 @@ def validate_response(
     ``today`` is the date today()/now() see (default: the latest date on Earth, see ``_now``)."""
     index = index_for(compiled)
     run = _Run(index, today, collect=True)
-    try:
+    with contextlib.suppress(_Stop):  # the list then ends with too_many_problems
         run.run(answers, attachments, metadata, interview, record_checks=True)
-    except _Stop:
-        pass  # the list ends with too_many_problems
     return run.problems
 
 

@@ -139,9 +139,10 @@ class Scope:
 
     def __init__(self, chain: tuple[str, ...], item: dict[str, Any] | None) -> None:
         self.chain = chain
-        self.name = chain[-1] if chain else None
+        # the repeat's name ("" for the top level)
+        self.name = chain[-1] if chain else ""
         self.item = item
-        self.label = _labels((item or {}).get("label"), self.name or "")
+        self.label = _labels((item or {}).get("label"), self.name)
         # allowed keys: the fields of this level and its repeats
         self.members: dict[str, Field | Scope] = {}
         # validation walk, in document order
@@ -370,24 +371,24 @@ class SpecIndex:
             node = Node(N_THEME, name, theme)
             node.audiences = audiences
             title = _labels(theme.get("title"), name)
-            notes_item = {
-                "name": f"{name}__notes",
-                "type": "long_text",
-                "label": {"fr": f"Notes : {title['fr']}", "en": f"Notes: {title['en']}"},
-            }
-            notes = Node(N_VALUE, notes_item["name"], notes_item)
-            notes.field = self._field(notes_item["name"], "long_text", notes_item, self.root)
-            node.children.append(notes)
+            # the generated fields: the theme's notes and, when offered, its "covered" mark
+            generated = [
+                (
+                    f"{name}__notes",
+                    "long_text",
+                    {"fr": f"Notes : {title['fr']}", "en": f"Notes: {title['en']}"},
+                )
+            ]
             if theme.get("covered", True):
-                covered_item = {
-                    "name": f"{name}__covered",
-                    "type": "yes_no",
-                    "choice_list": "yes_no",
-                    "label": {"fr": f"Thème abordé : {title['fr']}", "en": f"Theme covered: {title['en']}"},
-                }
-                covered = Node(N_VALUE, covered_item["name"], covered_item)
-                covered.field = self._field(covered_item["name"], "yes_no", covered_item, self.root)
-                node.children.append(covered)
+                covered = {"fr": f"Thème abordé : {title['fr']}", "en": f"Theme covered: {title['en']}"}
+                generated.append((f"{name}__covered", "yes_no", covered))
+            for fname, ftype, label in generated:
+                item: dict[str, Any] = {"name": fname, "type": ftype, "label": label}
+                if ftype == "yes_no":
+                    item["choice_list"] = "yes_no"
+                child = Node(N_VALUE, fname, item)
+                child.field = self._field(fname, ftype, item, self.root)
+                node.children.append(child)
             node.children.extend(self._nodes(theme.get("items"), self.root))
             self.root.nodes.append(node)
 
