@@ -4,12 +4,15 @@ and the audit trail."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from attachments import BASE, declare, random_bytes, refer, send, sha, upload
 from conftest import World
+from terrain.attachments.storage import FileSystemStore
 from terrain.audit.models import AuditLog
 
 
@@ -144,3 +147,23 @@ def test_content_lost_on_disk_is_404_not_500(client: TestClient, world: World) -
     client.app.state.attachment_store.final_path(digest).unlink()  # type: ignore[attr-defined]
     lost = client.get(f"{BASE}/{digest}", headers=world.headers(uploader))
     assert lost.status_code == 404 and lost.json()["error"]["code"] == "attachment.not_found"
+
+
+class RemoteStore(FileSystemStore):
+    """A store whose bytes are not local files (as an S3-compatible one would be)."""
+
+    def local_path(self, sha256: str) -> Path | None:
+        return None
+
+
+def test_a_store_without_local_files_is_streamed(client: TestClient, world: World) -> None:
+    uploader = world.user("fieldworker")
+    data = random_bytes(25, 3 * 1024 * 1024 + 17)
+    digest = upload(client, world.headers(uploader), data, "audio/mpeg", chunk_size=1024 * 1024)
+    root = client.app.state.attachment_store.root  # type: ignore[attr-defined]
+    client.app.state.attachment_store = RemoteStore(root)  # type: ignore[attr-defined]
+    answer = client.get(f"{BASE}/{digest}", headers=world.headers(uploader))
+    assert answer.status_code == 200 and answer.content == data
+    assert answer.headers["content-type"] == "audio/mpeg"
+    assert answer.headers["content-disposition"] == f'attachment; filename="{digest}.mp3"'
+    assert answer.headers["etag"] == f'"{digest}"'

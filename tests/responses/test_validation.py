@@ -6,7 +6,9 @@ import copy
 import datetime as dt
 import json
 import math
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from terrain.responses.validation import (
     MAX_PROBLEMS,
     MESSAGES,
+    PROBLEM_CODES,
     Problem,
     check_response,
     computed_answers,
@@ -346,7 +349,8 @@ def test_nested_repeat_max_names_the_enclosing_block(spec: Any) -> None:
 def test_repeat_and_block_shapes(spec: Any) -> None:
     answers = essai_answers()
     answers["membres"] = {"prenom": "Awa"}
-    assert ("type", "membres", "") in codes(spec, answers)
+    answers["nb_prenoms"] = 0
+    assert codes(spec, answers) == [("type", "membres", "")]  # no count to check
     answers = essai_answers()
     answers["membres"][1] = ["Malik"]
     answers["nb_prenoms"] = 2  # the broken block counts in count()
@@ -762,3 +766,57 @@ def test_the_compiled_example_is_not_modified_by_indexing() -> None:
     before = json.dumps(compiled, sort_keys=True)
     index_for(compiled)
     assert json.dumps(compiled, sort_keys=True) == before
+
+
+# --- the catalogue of codes ---------------------------------------------------------------------------
+
+
+def test_every_problem_code_is_produced_and_documented(spec: Any) -> None:
+    guide = example_index("guide_epn")
+    seen: set[str] = set()
+
+    def run(index: Any, answers: Any, **kw: Any) -> None:
+        seen.update(p.code for p in problems(index, answers, **kw))
+
+    broken = essai_answers()
+    broken.update(
+        age="34",  # type
+        dept="x" * 4001,  # too_long
+        priorites=["x"],  # choice
+        consentement="non",  # consent
+        nb_membres=1,  # repeat_count (2 blocks)
+        aides=["caf"],  # not_relevant (aides_other)
+        inconnu=1,  # unknown_item
+        double_age=1,  # calculation
+        photo="e" * 64,  # attachment_missing_ref
+        jour="2099-01-01",  # constraint
+    )
+    del broken["membres"][0]["prenom"]  # required
+    run(spec, broken, attachments=[{"sha256": 1}], metadata={"x": 1, "start": 2})
+    run(spec, dict(essai_answers(), nb_membres=0, membres=[]))  # repeat_min
+    run(spec, dict(essai_answers(), membres=[{}] * 6))  # repeat_max
+    run(spec, essai_answers(), interview={})  # interview.not_expected
+    run(guide, guide_answers())  # interview.missing
+    bad = guide_interview(audience="x", extra=1, recording={"sha256": "x"})
+    bad["consent"] = {"mode": "notes_only"}
+    bad["timeline"] = [{"theme": "inconnu", "start": 2, "end": 1, "recording_start": None}]
+    run(guide, guide_answers(), interview=bad)
+    notes_only = compiled_text(
+        "spec: 1\nkind: interview_guide\nname: guide\ntitle: Guide\n"
+        "audiences: [{name: usagers, label: Usagers}]\n"
+        "themes:\n  - {name: accueil, title: Accueil, question: 'Comment ?'}\n"
+    )
+    run(notes_only, {}, interview={"audience": "usagers", "consent": {"mode": "recording"}})
+    nested_repeats = compiled_text(
+        "spec: 1\nkind: questionnaire\nname: essai\ntitle: Essai\nitems:\n"
+        "  - name: a\n    type: repeat\n    label: A\n    items:\n"
+        "      - name: b\n        type: repeat\n        label: B\n        items:\n"
+        "          - {name: x, type: integer, label: X}\n"
+    )
+    run(nested_repeats, {"a": [{"b": [{}] * 500}] * 11})  # too_large
+    run(spec, {f"k{i}": i for i in range(300)})  # too_many_problems
+    assert seen == set(PROBLEM_CODES)
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "responses.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^\| `([a-z_.]+)` \| (?:yes|null|repeat|theme)", doc, flags=re.M)
+    assert sorted(documented) == sorted(PROBLEM_CODES)

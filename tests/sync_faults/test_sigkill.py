@@ -73,7 +73,8 @@ def test_sigkill_while_pushing_leaves_whole_batches(make_database: MakeDatabase,
     for round_ in range(ROUNDS):
         server = start_server(prepared.url, f"round{round_}")
         servers.append(server)
-        sending = threading.Event()
+        first_answer = threading.Event()
+        took: list[float] = []
         lost: list[str] = []
         wrong: list[str] = []  # answers that break the protocol (asserted in the test's thread)
 
@@ -83,7 +84,7 @@ def test_sigkill_while_pushing_leaves_whole_batches(make_database: MakeDatabase,
             with server.client(timeout=120) as client:
                 while True:
                     for batch in order:
-                        sending.set()
+                        started = time.perf_counter()
                         try:
                             response = push(client, token, batch.records, batch.batch_id)
                         except httpx.TransportError:
@@ -98,11 +99,15 @@ def test_sigkill_while_pushing_leaves_whole_batches(make_database: MakeDatabase,
                         except AssertionError as exc:
                             wrong.append(str(exc))
                             return
+                        took.append(time.perf_counter() - started)
+                        first_answer.set()
 
         thread = threading.Thread(target=loop, daemon=True)
         thread.start()
-        assert sending.wait(30)
-        time.sleep(rng.uniform(0.3, 3.0))
+        # The kill falls at a random point of the next batch (its reading, validation, writes or commit):
+        # after the first answer, a random fraction of the time that batch took.
+        assert first_answer.wait(120), f"no answer within 120 s: {wrong}"
+        time.sleep(rng.uniform(0.05, 1.0) * took[0])
         server.kill()
         thread.join(60)
         assert not thread.is_alive()

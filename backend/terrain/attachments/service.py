@@ -12,6 +12,7 @@ Every function blocks (database and files): routers call them from worker thread
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ from terrain.errors import TerrainError
 from terrain.principals import Principal
 from terrain.responses.models import Response, ResponseFile
 from terrain.sync.service import begin_write, next_change_seq
+
+logger = logging.getLogger("terrain.attachments")
 
 UPLOADING = AttachmentStatus.uploading.value
 COMPLETE = AttachmentStatus.complete.value
@@ -247,6 +250,7 @@ def complete_upload(
         raise TerrainError("attachment.not_found")
     if row.status == COMPLETE or row.received != row.size:
         return UploadState.of(row)
+    session.commit()  # no transaction stays open while the file is hashed
     try:
         store.finalize(sha256)
     except ChecksumMismatch:
@@ -374,6 +378,7 @@ def open_download(
         raise TerrainError("attachment.not_found")
     if not store.exists(sha256):
         # The database says complete but the bytes are gone (a data directory not restored with it).
+        logger.error("attachment %s is complete in the database but missing from the store", sha256)
         raise TerrainError("attachment.not_found", details={"reason": "content_missing"})
     if audited:
         audit.record(

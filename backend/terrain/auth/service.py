@@ -32,6 +32,8 @@ from terrain.users.models import User, UserSite
 __all__ = ["SYSTEM", "Principal"]  # re-exported for callers that log in and act
 
 DEVICE_TOKEN_PREFIX = "tdt_"
+# "Last used" of a device token is a hint for its owner: refreshed at most this often, not on every request.
+DEVICE_LAST_USED_EVERY = timedelta(minutes=1)
 JWT_ALGORITHM = "HS256"
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
@@ -333,9 +335,15 @@ def _authenticate_device_token(token: str, *, session: Session) -> Principal:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise _device_revoked()
-    row.last_used_at = utcnow()
-    session.add(row)
-    return principal_for(user, session=session, device_token_id=row.id)
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= DEVICE_LAST_USED_EVERY:
+        row.last_used_at = now
+        session.add(row)
+    # Not flushed here: an autoflush made the request a writer during authentication, outside any
+    # handling of a busy database (SQLite under a sync burst answered 500 "database is locked"). The
+    # refresh is written with the request's own first write, where the sync push retries.
+    with session.no_autoflush:
+        return principal_for(user, session=session, device_token_id=row.id)
 
 
 def create_device_token(name: str, *, session: Session, actor: Principal) -> tuple[DeviceToken, str]:

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from terrain.auth.deps import CurrentPrincipal, SessionDep, client_ip
 from terrain.errors import error_responses
@@ -28,6 +29,24 @@ from terrain.sync.schemas import SITE_CODE, SPEC_NAME, UUID_TEXT
 router = APIRouter(prefix="/api/v1/responses", tags=["responses"])
 
 RecordId = Annotated[str, Path(pattern=UUID_TEXT, description="UUID de la fiche / record UUID")]
+
+_ISO_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_only(value: Any) -> Any:
+    # Pydantic would also read "0.5" as a Unix time: only ISO 8601 dates and date-times are bounds here.
+    if isinstance(value, str) and not _ISO_START.match(value):
+        raise ValueError("an ISO 8601 date (YYYY-MM-DD) or date-time is expected")
+    return value
+
+
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
+]
 Comment = Annotated[
     str | None,
     Field(
@@ -89,8 +108,8 @@ def list_responses(
     review: Literal["reviewed", "approved", "rejected", "none"] | None = Query(
         default=None, description="Décision ; `none` : pas encore revue"
     ),
-    since: datetime | None = Query(default=None, description="Reçues à partir de / received from"),
-    until: datetime | None = Query(default=None, description="Reçues avant / received before"),
+    since: Instant | None = Query(default=None, description="Reçues à partir de / received from"),
+    until: Instant | None = Query(default=None, description="Reçues avant / received before"),
     cursor: str | None = Query(default=None, pattern=service.CURSOR_PATTERN, max_length=16),
     limit: int = Query(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE),
 ) -> ResponsePage:

@@ -61,6 +61,7 @@ from .values import (
 
 __all__ = [
     "MAX_PROBLEMS",
+    "PROBLEM_CODES",
     "CheckedResponse",
     "Problem",
     "SpecIndex",
@@ -70,6 +71,37 @@ __all__ = [
     "validate_response",
 ]
 
+# Every problem code (docs/responses.md lists them with their meaning; a code never changes meaning).
+PROBLEM_CODES = (
+    "type",
+    "too_long",
+    "choice",
+    "consent",
+    "required",
+    "constraint",
+    "not_relevant",
+    "unknown_item",
+    "repeat_min",
+    "repeat_max",
+    "repeat_count",
+    "attachment_missing_ref",
+    "attachment_invalid",
+    "calculation",
+    "metadata.unknown",
+    "metadata.invalid",
+    "interview.not_expected",
+    "interview.missing",
+    "interview.invalid",
+    "interview.audience",
+    "interview.consent",
+    "interview.recording_not_allowed",
+    "interview.recording",
+    "interview.theme",
+    "interview.offsets",
+    "interview.recording_offsets",
+    "too_large",
+    "too_many_problems",
+)
 MAX_PROBLEMS = 200
 MAX_ATTACHMENTS = 1_000
 MAX_TIMELINE = 500
@@ -515,8 +547,8 @@ class _Run:
             if member.kind is CALC:
                 frame.device_calcs[key] = value
                 continue
-            if is_empty(value):
-                continue
+            if value == "" or value == []:
+                continue  # unanswered
             norm, invalid = check_value(member, value)
             if invalid is not None:
                 frame.bad.add(key)
@@ -695,6 +727,8 @@ class _Run:
 
     def repeat(self, node: Node, frame: _Frame) -> None:
         name = node.name
+        if name in frame.bad:
+            return  # not a list: reported as such, no count to check
         count = frame.lengths.get(name, 0)
         path = frame.path
         if node.min is not None and count < node.min:
@@ -870,7 +904,7 @@ class _Run:
                 what_fr="un objet {sha256, started_at} ou null est attendu",
                 what_en="an object {sha256, started_at} or null is expected",
             )
-            return False
+            return True  # the device says there is one: its offsets are expected
         if mode != "recording":
             self.add(
                 "interview.recording",
@@ -1022,6 +1056,8 @@ def _plain_scalar(value: Any) -> bool:
 
 def _same(server: Any, device: Any) -> bool:
     """Whether the device's calculated value is the server's (numbers within 1e-9 relative)."""
+    if server == device and type(server) is type(device):
+        return True  # the usual case, decided at once
     if is_empty(server) or is_empty(device):
         return is_empty(server) and is_empty(device)
     if isinstance(device, dict) or isinstance(server, dict):
