@@ -76,7 +76,9 @@ def prepare(url: str, *, devices: int = 1, sites: tuple[str, ...] = ("aire-nord"
             rows = [Site(code=code, name=code.replace("-", " ").title()) for code in sites]
             session.add_all(rows)
             session.flush()
-            published = specs.publish(synthetic.SPEC_NAME, session=session, actor=SYSTEM, source=synthetic.spec_source())
+            published = specs.publish(
+                synthetic.SPEC_NAME, session=session, actor=SYSTEM, source=synthetic.spec_source()
+            )
             specs.assign_sites(synthetic.SPEC_NAME, list(sites), session=session, actor=SYSTEM)
             tokens = []
             for index in range(devices):
@@ -219,7 +221,9 @@ def headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
-def push(client: httpx.Client, token: str, records: list[dict[str, Any]], batch_id: str | None = None) -> httpx.Response:
+def push(
+    client: httpx.Client, token: str, records: list[dict[str, Any]], batch_id: str | None = None
+) -> httpx.Response:
     return client.post(PUSH_PATH, content=push_body(records, batch_id), headers=headers(token))
 
 

@@ -30,10 +30,10 @@ LEVEL_BY_AGE = {
     "de_11_15": ["college", "segpa_ulis"],
     "de_16_17": ["lycee", "college"],
 }
-FIRST_NAMES = [
-    "Léa", "Tom", "Jade", "Louis", "Emma", "Hugo", "Manon", "Jules", "Chloé", "Nathan", "Sarah", "Enzo",
-    "Inès", "Lucas", "Rose", "Théo", "Zoé", "Noah", "Lina", "Adam", "M. D.", "J.-P.", "A. L.",
-]
+_NAMES = (
+    "Léa Tom Jade Louis Emma Hugo Manon Jules Chloé Nathan Sarah Enzo Inès Lucas Rose Théo Zoé Noah Lina Adam"
+)
+FIRST_NAMES = [*_NAMES.split(), "M.D.", "J.-P.", "A.L."]
 OBSERVATIONS = [
     "Famille rencontrée sur l'emplacement, entretien dans la caravane.",
     "La mère souhaite un rendez-vous avec l'assistante sociale pour le renouvellement des droits.",
@@ -67,7 +67,9 @@ def _member(rng: random.Random, position: int, age: str) -> dict[str, Any]:
     }
     if position > 1:
         member["lien_parente"] = (
-            "enfant" if age in CHILD_AGES else rng.choice(["conjoint", "conjoint", "ascendant", "frere_soeur"])
+            "enfant"
+            if age in CHILD_AGES
+            else rng.choice(["conjoint", "conjoint", "ascendant", "frere_soeur"])
         )
     status = None
     if school:
@@ -142,7 +144,10 @@ def answers(rng: random.Random, today: date) -> dict[str, Any]:
         support = ["aucun"]
     else:
         support = _some(
-            rng, ["accompagnement_global", "referent_rsa", "demarches", "scolarite", "sante", "emploi", "budget"], 1, 4
+            rng,
+            ["accompagnement_global", "referent_rsa", "demarches", "scolarite", "sante", "emploi", "budget"],
+            1,
+            4,
         )
     out["accompagnement_recu"] = support
     if support != ["aucun"]:
@@ -153,11 +158,17 @@ def answers(rng: random.Random, today: date) -> dict[str, Any]:
     out["couverture_maladie"] = rng.choice(["tous", "tous", "tous", "partielle", "aucune", "ne_sait_pas"])
     if out["couverture_maladie"] in ("tous", "partielle"):
         out["complementaire_sante"] = rng.choice(["css", "css", "mutuelle", "en_cours", "aucune"])
-    out["prestations_caf"] = _some(rng, ["allocations_familiales", "ars", "rsa", "prime_activite", "aah"], 1, 3)
+    out["prestations_caf"] = _some(
+        rng, ["allocations_familiales", "ars", "rsa", "prime_activite", "aah"], 1, 3
+    )
     out["droits_a_ouvrir"] = rng.choice(["yes", "no", "no"])
     if out["droits_a_ouvrir"] == "yes":
-        out["droits_a_ouvrir_detail"] = rng.choice(["Renouvellement CSS", "Carte vitale du dernier enfant", "AAH"])
-    needs = _some(rng, ["scolarisation", "sante", "droits", "demarches", "emploi", "habitat", "numerique"], 1, 4)
+        out["droits_a_ouvrir_detail"] = rng.choice(
+            ["Renouvellement CSS", "Carte vitale du dernier enfant", "AAH"]
+        )
+    needs = _some(
+        rng, ["scolarisation", "sante", "droits", "demarches", "emploi", "habitat", "numerique"], 1, 4
+    )
     out["besoins_exprimes"] = needs
     out["observations"] = " ".join(rng.sample(OBSERVATIONS, rng.randint(1, 3)))
     return out

@@ -21,6 +21,7 @@ from terrain.responses.router import router as responses_router
 from terrain.sites.router import router as sites_router
 from terrain.specs.router import router as specs_router
 from terrain.sync.router import router as sync_router
+from terrain.sync.schemas import openapi_components as sync_openapi_components
 from terrain.users.router import router as users_router
 
 # Every table's model is in the metadata (the routers of the new domains import them too).
@@ -154,6 +155,7 @@ def _document_edge_errors(app: FastAPI) -> None:
                             "content": {"application/json": {"schema": error_ref}},
                         }
         components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(sync_openapi_components())
         assert ErrorResponse.__name__ in components  # routes document it through error_responses()
         for name in ("HTTPValidationError", "ValidationError"):
             if name in components and name not in str(schema.get("paths")):

@@ -106,6 +106,39 @@ def test_old_failures_are_pruned_a_bounded_batch_at_a_time(engine: sa.Engine, se
     assert remaining() == 2  # the two new ones, still in the window
 
 
+def test_a_refusal_is_remembered_briefly_and_boundedly(engine: sa.Engine, settings: Settings) -> None:
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    limiter = _limiter(engine, settings, now, login_max_failures=2, login_window_seconds=60)
+    for _ in range(2):
+        limiter.record_failure("flood@x", "1.2.3.4")
+    assert limiter.remembered_retry_after("flood@x", "1.2.3.4") == 0  # not asked yet: unknown
+    assert limiter.retry_after("flood@x", "1.2.3.4") == 60
+    # Another process's success clears the rows: this one still refuses from memory, a few seconds only.
+    with Session(engine) as session:
+        session.execute(sa.delete(LoginFailure))
+        session.commit()
+    now[0] += timedelta(seconds=2)
+    assert limiter.remembered_retry_after("flood@x", "1.2.3.4") == 58
+    assert limiter.retry_after("flood@x", "1.2.3.4") == 58
+    now[0] += timedelta(seconds=limiter.remember_seconds)
+    assert limiter.remembered_retry_after("flood@x", "1.2.3.4") == 0
+    assert limiter.retry_after("flood@x", "1.2.3.4") == 0
+    # A success in this process forgets the refusal at once.
+    for _ in range(2):
+        limiter.record_failure("flood@x", "1.2.3.4")
+    assert limiter.retry_after("flood@x", "1.2.3.4") == 60
+    limiter.reset("flood@x", "1.2.3.4")
+    assert limiter.retry_after("flood@x", "1.2.3.4") == 0
+    # Bounded: past max_remembered refusals, memory is dropped, never the rows in the database.
+    limiter.max_remembered = 3
+    for index in range(5):
+        for _ in range(2):
+            limiter.record_failure(f"many-{index}@x", "1.2.3.4")
+        assert limiter.retry_after(f"many-{index}@x", "1.2.3.4") == 60
+        assert len(limiter._refusals) <= 3
+    assert all(limiter.retry_after(f"many-{index}@x", "1.2.3.4") == 60 for index in range(5))
+
+
 def test_two_processes_share_the_limit(settings: Settings, world: Any) -> None:
     """Two applications on one database (two server processes): failures counted by one refuse the other."""
     world.user("viewer", email="partage@example.org")

@@ -117,6 +117,10 @@ EXCLUDED: dict[str, list[Any]] = {
     # (TERRAIN_MAX_ATTACHMENT_BYTES, TERRAIN_ATTACHMENT_MEDIA_TYPES), refused with 413 and 415: a
     # schema-valid declaration is often outside them.
     "POST /api/v1/attachments": [positive_data_acceptance],
+    # A pushed batch is judged record by record: a record that breaks the Record schema is refused INSIDE
+    # a 200 answer (`rejected`, `sync.malformed_record`) so that the rest of its batch is stored and the
+    # device knows which one to keep (docs/sync-protocol.md). The batch envelope itself is still checked.
+    "POST /api/v1/sync/push": [negative_data_rejection],
 }
 
 

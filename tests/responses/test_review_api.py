@@ -326,6 +326,7 @@ def test_bounded_inputs(api: Api) -> None:
         "review=peut-etre",
         "since=hier",
         "until=2026-13-45",
+        "until=0.5",  # a Unix time: not an ISO date
         "cursor=abc",
         "cursor=r1.0",
         f"cursor=r1.{'9' * 12}",

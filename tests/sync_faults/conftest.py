@@ -39,7 +39,9 @@ def make_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ma
             url = f"sqlite:///{tmp_path / name}.db"
         else:
             base: str = request.getfixturevalue("pg_base_url")  # skips, with its reason, when unset
-            database = f"terrain_faults_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+            database = (
+                f"terrain_faults_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+            )
             url = create_pg_database(base, database)
             created.append((base, database))
         return prepare(url, devices=devices)

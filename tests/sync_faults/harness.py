@@ -122,15 +122,22 @@ def assert_exactly_once(url: str, records: Sequence[dict[str, Any]]) -> None:
     assert max(stored.values(), default=1) == 1
     revisions = Counter(
         uuid
-        for (uuid,) in query(url, "SELECT r.uuid FROM response_revisions v JOIN responses r ON r.id = v.response_id")
+        for (uuid,) in query(
+            url, "SELECT r.uuid FROM response_revisions v JOIN responses r ON r.id = v.response_id"
+        )
     )
     assert revisions == Counter(set(wanted)), "a record has no revision, or more than one"
     values = Counter(
-        uuid for (uuid,) in query(url, "SELECT r.uuid FROM response_values v JOIN responses r ON r.id = v.response_id")
+        uuid
+        for (uuid,) in query(
+            url, "SELECT r.uuid FROM response_values v JOIN responses r ON r.id = v.response_id"
+        )
     )
     expected = Counter({uuid: expected_values(record) for uuid, record in wanted.items()})
     wrong = {uuid: (values[uuid], expected[uuid]) for uuid in wanted if values[uuid] != expected[uuid]}
-    assert not wrong, f"value rows (stored, expected) differ for {len(wrong)} records: {list(wrong.items())[:3]}"
+    assert not wrong, (
+        f"value rows (stored, expected) differ for {len(wrong)} records: {list(wrong.items())[:3]}"
+    )
 
 
 _SERVER_ERROR = re.compile(r'" 5\d\d |Traceback')
@@ -206,13 +213,19 @@ def together(calls: Sequence[Callable[[], T]], *, timeout: float = 180.0) -> lis
     return values
 
 
-def pusher(server: Any, token: str, records: list[dict[str, Any]], batch_id: str | None) -> Callable[[], Outcome]:
+def pusher(
+    server: Any, token: str, records: list[dict[str, Any]], batch_id: str | None
+) -> Callable[[], Outcome]:
     def call() -> Outcome:
         with server.client(timeout=120) as client:
             started = time.perf_counter()
             response = push(client, token, records, batch_id)
             elapsed = time.perf_counter() - started
-        body = response.json() if response.headers.get("content-type", "").startswith("application/json") else None
+        body = (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/json")
+            else None
+        )
         return Outcome(response.status_code, body, response.text[:2000], elapsed)
 
     return call
@@ -259,4 +272,3 @@ class Batch:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-

@@ -37,7 +37,9 @@ def _stored(url: str, records: list[dict[str, object]]) -> int:
     return sum(1 for (uuid_,) in query(url, "SELECT uuid FROM responses") if uuid_ in ids)
 
 
-def test_answers_lost_on_the_way_back_then_retried(make_database: MakeDatabase, start_server: StartServer) -> None:
+def test_answers_lost_on_the_way_back_then_retried(
+    make_database: MakeDatabase, start_server: StartServer
+) -> None:
     prepared = make_database("sqlite", "hang-up")
     token = prepared.tokens[0]
     records = synthetic.records(4 * SIZE, sites=prepared.sites, seed=21, invalid_every=25)
@@ -80,7 +82,9 @@ def test_answers_lost_on_the_way_back_then_retried(make_database: MakeDatabase, 
         retry = push(client, token, immediate, batch_id)
     assert retry.status_code == 200, retry.text[:2000]
     assert_valid_answer(retry.json(), immediate)
-    assert {result["result"] for result in retry.json()["results"]} <= STORED_FIRST  # original answer or replay
+    assert {
+        result["result"] for result in retry.json()["results"]
+    } <= STORED_FIRST  # original answer or replay
 
     # 4. Cut in the middle of the body: nothing of it may be stored; the retry stores everything.
     batch_id = batch_ids[2]
@@ -99,7 +103,9 @@ def test_answers_lost_on_the_way_back_then_retried(make_database: MakeDatabase, 
     assert_exactly_once(url, records)
     # One audit entry per batch id (replays and the cut request wrote none), two without (the second
     # batch and its retry, answered duplicate).
-    audited = query(url, "SELECT target_id, count(*) FROM audit_log WHERE action = 'sync.push' GROUP BY target_id")
+    audited = query(
+        url, "SELECT target_id, count(*) FROM audit_log WHERE action = 'sync.push' GROUP BY target_id"
+    )
     assert sorted(audited, key=str) == sorted([(batch, 1) for batch in batch_ids] + [(None, 2)], key=str)
     assert_no_server_error(server)
 
@@ -119,7 +125,9 @@ def test_every_request_of_a_flaky_connection_is_retried_until_answered(
         batch_id = str(uuid.uuid4()) if k % 2 == 0 else None
         body_bytes = push_body(batch, batch_id)
         for _ in range(3):  # drop the connection up to three times, at a random point
-            sock = send_push(server.port, token, body_bytes, send_bytes=rng.choice([None, len(body_bytes) // 3]))
+            sock = send_push(
+                server.port, token, body_bytes, send_bytes=rng.choice([None, len(body_bytes) // 3])
+            )
             time.sleep(rng.uniform(0.0, 0.6))
             hang_up(sock, reset=rng.random() < 0.5)
         with httpx.Client(base_url=server.base_url, trust_env=False, timeout=120) as client:

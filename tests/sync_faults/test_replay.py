@@ -77,9 +77,13 @@ def test_replays_give_the_same_answers_and_rows(
     concurrent = make_database(backend, "concurrent")
     token = concurrent.tokens[0]
     server = start_server(concurrent.url, "concurrent")
-    calls = [pusher(server, token, records, batch_id) for records, batch_id in batches for _ in range(AT_ONCE)]
+    calls = [
+        pusher(server, token, records, batch_id) for records, batch_id in batches for _ in range(AT_ONCE)
+    ]
     outcomes = together(calls)
-    assert [outcome.status for outcome in outcomes] == [200] * len(calls), [o.text for o in outcomes if o.status != 200]
+    assert [outcome.status for outcome in outcomes] == [200] * len(calls), [
+        o.text for o in outcomes if o.status != 200
+    ]
     for k, (records, _) in enumerate(batches):
         answers = [outcome.body for outcome in outcomes[k * AT_ONCE : (k + 1) * AT_ONCE]]
         for body in answers:

@@ -30,13 +30,19 @@ THREADS_PER_SERVER = 4
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_two_processes_one_database(backend: str, make_database: MakeDatabase, start_server: StartServer) -> None:
+def test_two_processes_one_database(
+    backend: str, make_database: MakeDatabase, start_server: StartServer
+) -> None:
     rng = random.Random(4242)
     prepared = make_database(backend, "shared", devices=2)
     records = synthetic.records(BATCHES * BATCH_SIZE, sites=prepared.sites, seed=42, invalid_every=30)
     batches = [records[k * BATCH_SIZE : (k + 1) * BATCH_SIZE] for k in range(BATCHES)]
     # A batch id belongs to one account: each device has its own ids for the same records.
-    ids = {(k, device): str(uuid.UUID(int=rng.getrandbits(128), version=4)) for k in range(BATCHES) for device in (0, 1)}
+    ids = {
+        (k, device): str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        for k in range(BATCHES)
+        for device in (0, 1)
+    }
     servers = [start_server(prepared.url, "first"), start_server(prepared.url, "second")]
 
     def device_run(thread: int) -> list[tuple[int, int, dict[str, object] | None, str]]:

@@ -140,8 +140,11 @@ async def token(
         ip=ip,
         device_name=form.device_name,
     )
-    # The limiter reads the database: off the event loop like the login itself.
-    if await run_in_threadpool(limiter.retry_after, form.username, ip):
+    # A refusal seen moments ago is in memory; otherwise the limiter reads the database, off the event loop.
+    refused = limiter.remembered_retry_after(form.username, ip) or await run_in_threadpool(
+        limiter.retry_after, form.username, ip
+    )
+    if refused:
         issued = await run_in_threadpool(login)  # refused at once, no hashing: no slot needed
     else:
         gate: service.HashGate = request.app.state.hash_gate

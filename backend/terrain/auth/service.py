@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import math
 import secrets
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -108,11 +109,18 @@ class LoginRateLimiter:
     The failures live in the table ``login_failures``, so every server process sharing the database
     shares the limit. The e-mail is stored as an HMAC-SHA256 keyed with the signing key, never in clear.
     Each method runs its own short transaction on a connection of its own: a failure stays counted even
-    when the login's transaction is rolled back. Every method blocks: call them from the threadpool."""
+    when the login's transaction is rolled back. Every method but ``remembered_retry_after`` and
+    ``email_key`` queries the database: call them from the threadpool."""
 
     # Rows older than the window deleted with each recorded failure: bounded, so one failure never
     # pays for a whole backlog; each failure adds one row and removes up to this many.
     prune_batch = 500
+    # A refusal holds until the failure it was computed from leaves the window (failures in the window are
+    # deleted only by a success, which a refusal prevents), so each process remembers it for a few seconds:
+    # a flood of refused attempts costs no query. Only a few seconds, since a success that raced with the
+    # last failures may have cleared them in another process. Bounded in number.
+    remember_seconds = 5.0
+    max_remembered = 10_000
 
     def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
@@ -121,6 +129,9 @@ class LoginRateLimiter:
         self.max_per_address = settings.login_max_failures_per_address
         self.window = timedelta(seconds=settings.login_window_seconds)
         self.clock = clock
+        # (email key, ip) or ("", ip) for the per-address limit -> (allowed again at, remembered until)
+        self._refusals: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+        self._lock = threading.Lock()
 
     def email_key(self, email: str) -> str:
         """The stored form of an e-mail: HMAC-SHA256 (hex) keyed with the signing key. Without the key,
@@ -133,7 +144,45 @@ class LoginRateLimiter:
         # The column holds 64 characters (an IPv6 address has at most 45); anything longer is hashed.
         return ip if len(ip) <= 64 else hashlib.sha256(ip.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def _wait(self, connection: sa.Connection, where: list[Any], limit: int, now: datetime) -> int:
+    def _keys(self, email: str, ip: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        ip = self._ip(ip)
+        return (self.email_key(email), ip), ("", ip)
+
+    @staticmethod
+    def _seconds(until: datetime, now: datetime) -> int:
+        return max(1, math.ceil((until - now).total_seconds()))
+
+    def _recalled(self, keys: tuple[tuple[str, str], ...], now: datetime) -> datetime | None:
+        latest = None
+        with self._lock:
+            for key in keys:
+                refusal = self._refusals.get(key)
+                if refusal is None:
+                    continue
+                if now >= min(refusal):
+                    del self._refusals[key]
+                elif latest is None or refusal[0] > latest:
+                    latest = refusal[0]
+        return latest
+
+    def _remember(self, key: tuple[str, str], allowed_at: datetime, now: datetime) -> None:
+        with self._lock:
+            if len(self._refusals) >= self.max_remembered:
+                self._refusals = {k: v for k, v in self._refusals.items() if now < min(v)}
+                if len(self._refusals) >= self.max_remembered:
+                    self._refusals.clear()  # only a cache: the database still holds every failure
+            self._refusals[key] = (allowed_at, now + timedelta(seconds=self.remember_seconds))
+
+    def remembered_retry_after(self, email: str, ip: str) -> int:
+        """A refusal this process saw in the last seconds (0 when none). Memory only: safe to call on the
+        event loop; 0 does not mean allowed (ask ``retry_after``)."""
+        now = self.clock()
+        allowed_at = self._recalled(self._keys(email, ip), now)
+        return 0 if allowed_at is None else self._seconds(allowed_at, now)
+
+    def _allowed_at(
+        self, connection: sa.Connection, where: list[Any], limit: int, now: datetime
+    ) -> datetime | None:
         # The ``limit``-th newest failure still in the window: once it leaves, an attempt is allowed again.
         # With exactly ``limit`` failures in the window it is the oldest one.
         at = col(LoginFailure.at)
@@ -141,22 +190,28 @@ class LoginRateLimiter:
             sa.select(at).where(*where, at > now - self.window).order_by(at.desc()).offset(limit - 1).limit(1)
         )
         counted: datetime | None = connection.execute(query).scalar()
-        if counted is None:
-            return 0
-        return max(1, math.ceil((counted + self.window - now).total_seconds()))
+        return None if counted is None else counted + self.window
 
     def retry_after(self, email: str, ip: str) -> int:
         """Seconds to wait before the next attempt (0 when allowed)."""
-        now, ip = self.clock(), self._ip(ip)
-        same_ip = col(LoginFailure.ip) == ip
+        now = self.clock()
+        per_email, per_address = self._keys(email, ip)
+        recalled = self._recalled((per_email, per_address), now)
+        if recalled is not None:
+            return self._seconds(recalled, now)
+        same_ip = col(LoginFailure.ip) == per_email[1]
+        limits = (
+            (per_email, [col(LoginFailure.email_key) == per_email[0], same_ip], self.max_failures),
+            (per_address, [same_ip], self.max_per_address),
+        )
+        wait = 0
         with self.engine.connect() as connection:
-            wait = self._wait(
-                connection,
-                [col(LoginFailure.email_key) == self.email_key(email), same_ip],
-                self.max_failures,
-                now,
-            )
-            return max(wait, self._wait(connection, [same_ip], self.max_per_address, now))
+            for key, where, limit in limits:
+                allowed_at = self._allowed_at(connection, where, limit, now)
+                if allowed_at is not None:
+                    self._remember(key, allowed_at, now)
+                    wait = max(wait, self._seconds(allowed_at, now))
+        return wait
 
     def record_failure(self, email: str, ip: str) -> None:
         """Count one failure (committed at once), and prune rows that left the window."""
@@ -176,11 +231,14 @@ class LoginRateLimiter:
 
     def reset(self, email: str, ip: str) -> None:
         """A successful login clears the failures of this (email, IP)."""
+        keys = self._keys(email, ip)
+        with self._lock:
+            for key in keys:
+                self._refusals.pop(key, None)
         with self.engine.begin() as connection:
             connection.execute(
                 sa.delete(LoginFailure).where(
-                    col(LoginFailure.email_key) == self.email_key(email),
-                    col(LoginFailure.ip) == self._ip(ip),
+                    col(LoginFailure.email_key) == keys[0][0], col(LoginFailure.ip) == keys[0][1]
                 )
             )
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from terrain.limits import NO_NUL
 
@@ -70,8 +70,11 @@ class PushIn(BaseModel):
         description="UUID du lot (conseillé) : un lot renvoyé avec le même numéro reçoit exactement "
         "la même réponse",
     )
-    # Each record is checked on its own, so one unreadable record does not refuse its batch.
-    records: list[Any] = Field(description="Les fiches (au plus 500 par lot), chacune un objet `Record`")
+    # Each record is checked on its own, so one unreadable record does not refuse its batch: the
+    # schema documents RecordIn, the model accepts anything and the flow validates record by record.
+    records: list[Annotated[Any, WithJsonSchema({"$ref": "#/components/schemas/RecordIn"})]] = Field(
+        description="Les fiches (au plus 500 par lot), chacune un objet `Record`"
+    )
 
 
 class RecordResult(BaseModel):
@@ -149,3 +152,11 @@ class PullOut(BaseModel):
     sites: list[SiteState]
     specs: list[SpecState]
     records: list[RecordState]
+
+
+def openapi_components() -> dict[str, Any]:
+    """RecordIn and what it refers to, for the OpenAPI components (PushIn.records points at it)."""
+    schema = RecordIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    components: dict[str, Any] = dict(schema.pop("$defs", {}))
+    components["RecordIn"] = schema
+    return components

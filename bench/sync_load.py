@@ -1,0 +1,278 @@
+"""Benchmark: many devices syncing at once, then a summary over 100,000 responses.
+
+Run: .venv/bin/python bench/sync_load.py [--devices 50] [--batches 3] [--batch 100] [--spread 0]
+                                          [--responses 100000]
+
+1. Load: one ``terrain serve`` process on SQLite (loopback). ``--devices`` simulated devices (threads, one
+   device token and one keep-alive connection each) push ``--batches`` batches of ``--batch`` realistic
+   records of diagnostic_familles, one after another; all devices start together (``--spread S``: at
+   random moments within S seconds instead). Prints p50/p95/max latency of a push and the error count.
+   Targets: p95 < 1 s, zero errors.
+2. Summary: the responses and their aggregatable values are copied (plain executemany, new ids) until
+   the database holds ``--responses`` responses of diagnostic_familles, half of them under a second
+   published version; then the summary of one choice item is timed:
+   ``SELECT value_text, count(*) FROM response_values WHERE spec_id=? AND item=? GROUP BY value_text``
+   and the same per version. Target: < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import _live
+import httpx
+from sqlmodel import Session
+
+from terrain.db import create_db_engine
+from terrain.principals import SYSTEM
+from terrain.specs import service as specs
+
+synthetic = _live.synthetic
+
+
+# --- 1. load ---------------------------------------------------------------------------------------
+
+
+def load(
+    prepared: Any, server: Any, *, batches: int, batch: int, spread: float
+) -> tuple[list[float], list[str], float]:
+    devices = len(prepared.tokens)
+    work = synthetic.records(devices * batches * batch, sites=prepared.sites, seed=5, invalid_every=40)
+    barrier = threading.Barrier(devices + 1)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    rng = random.Random(5)
+    delays = [rng.uniform(0, spread) for _ in range(devices)]
+
+    def device(index: int) -> None:
+        mine = work[index * batches * batch : (index + 1) * batches * batch]
+        with server.client(timeout=300, connections=1) as client:
+            barrier.wait()
+            time.sleep(delays[index])
+            for k in range(batches):
+                records = mine[k * batch : (k + 1) * batch]
+                started = time.perf_counter()
+                try:
+                    answer = _live.push(client, prepared.tokens[index], records, str(uuid.uuid4()))
+                    failure = (
+                        None if answer.status_code == 200 else f"{answer.status_code} {answer.text[:200]}"
+                    )
+                except httpx.HTTPError as exc:  # a transport failure is an error to count, not to hide
+                    failure = f"{type(exc).__name__}: {exc}"
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    if failure:
+                        errors.append(failure)
+
+    threads = [threading.Thread(target=device, args=(index,), daemon=True) for index in range(devices)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return latencies, errors, time.perf_counter() - started
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+# --- 2. fill and summarise ------------------------------------------------------------------------
+
+
+def publish_second_version(url: str) -> tuple[int, int]:
+    """A compatible second version of diagnostic_familles (one optional item more): (spec id, its
+    spec_version id)."""
+    source = synthetic.spec_source().rstrip() + (
+        '\n\n  - {name: suivi_prevu, type: yes_no, label: {fr: "Suivi prévu ?", en: "Follow-up planned?"}}\n'
+    )
+    engine = create_db_engine(url)
+    try:
+        with Session(engine) as session:
+            published = specs.publish(synthetic.SPEC_NAME, session=session, actor=SYSTEM, source=source)
+            session.commit()
+            assert published.version.version == 2 and published.version.id is not None
+            return published.spec.id or 0, published.version.id
+    finally:
+        engine.dispose()
+
+
+def fill(path: Path, target: int, version_2_id: int) -> tuple[int, float]:
+    """Copy the pushed responses and their value rows (new ids and UUIDs) until ``target`` responses;
+    every other copy is filed under version 2. Plain sqlite3 executemany, 2,000 responses per
+    transaction. Returns (responses added, seconds)."""
+    conn = sqlite3.connect(path)
+    try:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(responses)")]
+        value_columns = [
+            row[1] for row in conn.execute("PRAGMA table_info(response_values)") if row[1] != "id"
+        ]
+        sources = conn.execute("SELECT * FROM responses ORDER BY id").fetchall()
+        values: dict[int, list[tuple[Any, ...]]] = {}
+        for row in conn.execute(f"SELECT response_id, {', '.join(value_columns)} FROM response_values"):
+            values.setdefault(row[0], []).append(row[1:])
+        have = len(sources)
+        next_id = conn.execute("SELECT max(id) FROM responses").fetchone()[0] + 1
+        position = {name: index for index, name in enumerate(columns)}
+        value_position = {name: index for index, name in enumerate(value_columns)}
+        insert_response = (
+            f"INSERT INTO responses ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        )
+        insert_value = (
+            f"INSERT INTO response_values ({', '.join(value_columns)}) "
+            f"VALUES ({', '.join('?' * len(value_columns))})"
+        )
+        started = time.perf_counter()
+        added = 0
+        while have + added < target:
+            chunk_rows, chunk_values = [], []
+            for _ in range(min(2000, target - have - added)):
+                source = list(sources[added % len(sources)])
+                old_id = source[0]
+                source[position["id"]] = next_id
+                source[position["uuid"]] = str(uuid.uuid4())
+                second = added % 2 == 0
+                if second:
+                    source[position["version"]] = 2
+                    source[position["spec_version_id"]] = version_2_id
+                chunk_rows.append(tuple(source))
+                for value in values.get(old_id, []):
+                    copied = list(value)
+                    copied[value_position["response_id"]] = next_id
+                    if second:
+                        copied[value_position["version"]] = 2
+                    chunk_values.append(tuple(copied))
+                next_id += 1
+                added += 1
+            conn.executemany(insert_response, chunk_rows)
+            conn.executemany(insert_value, chunk_values)
+            conn.commit()
+        return added, time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def timed(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], runs: int = 5
+) -> tuple[float, float, int]:
+    """(first run, median of ``runs``) in ms, and the number of result rows."""
+    times = []
+    rows: list[Any] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        rows = conn.execute(sql, params).fetchall()
+        times.append((time.perf_counter() - started) * 1000)
+    return times[0], statistics.median(times), len(rows)
+
+
+def summaries(path: Path, spec_id: int) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        total = conn.execute("SELECT count(*) FROM responses WHERE spec_id = ?", (spec_id,)).fetchone()[0]
+        rows = conn.execute("SELECT count(*) FROM response_values").fetchone()[0]
+        size = path.stat().st_size / 2**20
+        print(
+            f"\n== summary: {total} responses of diagnostic_familles, {rows} value rows, {size:.0f} MiB file"
+        )
+        queries = {
+            "by value": "SELECT value_text, count(*) FROM response_values WHERE spec_id = ? AND item = ? "
+            "GROUP BY value_text",
+            "by version and value": "SELECT version, value_text, count(*) FROM response_values "
+            "WHERE spec_id = ? AND item = ? GROUP BY version, value_text",
+        }
+        for item, what in (
+            ("composition", "one per response"),
+            ("tranche_age", "one per member, in a repeat"),
+        ):
+            count = conn.execute(
+                "SELECT count(*) FROM response_values WHERE spec_id = ? AND item = ?", (spec_id, item)
+            ).fetchone()[0]
+            for label, sql in queries.items():
+                first, median, groups = timed(conn, sql, (spec_id, item))
+                print(
+                    f"   {item:<12} ({what}, {count} rows) {label:<21}: first {first:6.1f} ms, "
+                    f"median of 5 {median:6.1f} ms ({groups} groups)"
+                )
+        plan = conn.execute("EXPLAIN QUERY PLAN " + queries["by version and value"], (spec_id, "composition"))
+        print("   plan (per version):", "; ".join(str(row[-1]) for row in plan.fetchall()))
+    finally:
+        conn.close()
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--devices", type=int, default=50)
+    parser.add_argument("--batches", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument(
+        "--spread", type=float, default=0.0, help="start the devices within this many seconds"
+    )
+    parser.add_argument("--responses", type=int, default=100_000)
+    args = parser.parse_args()
+    if not (1 <= args.devices <= 500 and 1 <= args.batches <= 20 and 1 <= args.batch <= 500):
+        parser.error("--devices 1-500, --batches 1-20, --batch 1-500")
+    if not 0 <= args.responses <= 1_000_000 or not 0 <= args.spread <= 3600:
+        parser.error("--responses 0-1000000, --spread 0-3600")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, load average {os.getloadavg()[0]:.1f}"
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="terrain-bench-load-"))
+    try:
+        path = workdir / "load.db"
+        url = _live.sqlite_url(path)
+        prepared = _live.prepare(url, devices=args.devices)
+        server = _live.Live.start(url, workdir / "servers")
+        try:
+            latencies, errors, elapsed = load(
+                prepared, server, batches=args.batches, batch=args.batch, spread=args.spread
+            )
+        finally:
+            server.stop()
+        pushes = len(latencies)
+        records = pushes * args.batch
+        print(
+            f"\n== load: {args.devices} devices x {args.batches} batches of {args.batch} records "
+            f"(start spread {args.spread:.0f} s), one server process, SQLite"
+        )
+        p50, p95, slowest = (1000 * percentile(latencies, q) for q in (0.5, 0.95, 1.0))
+        print(
+            f"   {pushes} pushes in {elapsed:.1f} s ({records / elapsed:.0f} records/s); latency "
+            f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {slowest:.0f} ms; errors: {len(errors)}"
+        )
+        for error in sorted(set(errors))[:5]:
+            print(f"   error: {error}")
+        stored = _live.count(url, "SELECT count(*) FROM responses")
+        print(f"   responses stored: {stored} (expected {records - sum(1 for _ in errors) * args.batch})")
+        if args.responses > stored:
+            spec_id, version_2 = publish_second_version(url)
+            added, seconds = fill(path, args.responses, version_2)
+            print(f"\n== fill: {added} responses copied in {seconds:.1f} s (executemany)")
+            summaries(path, spec_id)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
