@@ -24,11 +24,6 @@ from terrain.sync.router import router as sync_router
 from terrain.sync.schemas import openapi_components as sync_openapi_components
 from terrain.users.router import router as users_router
 
-# Every table's model is in the metadata (the routers of the new domains import them too).
-import terrain.attachments.models  # noqa: E402,F401
-import terrain.responses.models  # noqa: E402,F401
-import terrain.sync.models  # noqa: E402,F401
-
 TAGS = [
     {
         "name": "auth",

@@ -109,7 +109,7 @@ def upgrade() -> None:
         sa.Column("site_id", sa.Integer, nullable=False),
         sa.Column("item", sa.String(64), nullable=False),
         sa.Column("repeat", sa.String(64), nullable=True),
-        sa.Column("instance", sa.String(255), nullable=False),
+        sa.Column("instance", sa.String(1000), nullable=False),
         sa.Column("ordinal", sa.Integer, nullable=False),
         sa.Column("value_type", sa.String(16), nullable=False),
         sa.Column("value_text", sa.String(255), nullable=True),

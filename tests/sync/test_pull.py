@@ -75,3 +75,24 @@ def test_closed_version_is_announced_with_its_deadline(sync_world: SyncWorld) ->
 
 def test_viewer_cannot_pull(sync_world: SyncWorld) -> None:
     assert sync_world.pull(sync_world.viewer).status_code == 403
+
+
+def test_review_reaches_the_device_and_a_later_edit_clears_it(sync_world: SyncWorld) -> None:
+    sent = record()
+    sync_world.push(sync_world.worker, [sent])
+    cursor = sync_world.pull(sync_world.worker).json()["cursor"]
+    coordinator = sync_world.world.headers(sync_world.coordinator)
+    decided = sync_world.client.post(
+        f"/api/v1/responses/{sent['id']}/review",
+        json={"decision": "approved", "comment": "Complet."},
+        headers=coordinator,
+    )
+    assert decided.status_code == 200, decided.text
+    seen = sync_world.pull(sync_world.worker, cursor=cursor).json()
+    assert [(item["id"], item["review"]["decision"]) for item in seen["records"]] == [
+        (sent["id"], "approved")
+    ]
+    # The device edits the record afterwards: the decision was about older content.
+    sync_world.push(sync_world.worker, [dict(sent, revision=2, base_revision=1, answers={"age": 12})])
+    later = sync_world.pull(sync_world.worker, cursor=seen["cursor"]).json()
+    assert [(item["revision"], item["review"]) for item in later["records"]] == [(2, None)]

@@ -203,15 +203,15 @@ def upload_state(
 
 
 def _upload_offset(request: Request) -> int:
-    raw = request.headers.get("upload-offset")
-    if raw is None or not _OFFSET.match(raw.strip()):
+    raw = (request.headers.get("upload-offset") or "").strip()
+    if not _OFFSET.match(raw) or int(raw) > MAX_DECLARED_SIZE:
         error = {
             "loc": ["header", "Upload-Offset"],
             "msg": "Upload-Offset: a number of bytes (0 to 2^40) is required",
             "type": "upload_offset",
         }
         raise TerrainError("request.invalid", details={"errors": [error]})
-    return int(raw.strip())
+    return int(raw)
 
 
 def _content_length(request: Request) -> int | None:

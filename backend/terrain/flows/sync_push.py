@@ -333,7 +333,7 @@ def _prepare(
     problems = [problem.as_dict() for problem in checked.problems]
     if site.id not in target.site_ids:
         # Collected on a site the spec is no longer (or not) assigned to: kept, for a coordinator to judge.
-        problems.append(_site_problem(record.spec, record.site))
+        problems.append(responses.site_problem(record.spec, record.site))
     content = responses.Content(
         spec_id=target.spec.id,
         spec_version_id=target.version.id,
@@ -414,18 +414,6 @@ def _store(
         now=now,
     )
     return _stored(index, current, "conflict"), current, True
-
-
-def _site_problem(spec: str, site: str) -> dict[str, Any]:
-    return {
-        "code": "spec_not_on_site",
-        "item": None,
-        "instance": "",
-        "message": {
-            "fr": f"Le questionnaire {spec} n'est pas (ou plus) attribué au site {site}.",
-            "en": f"Questionnaire {spec} is not (or no longer) assigned to site {site}.",
-        },
-    }
 
 
 def _stored(index: int, row: Response, result: str) -> RecordResult:

@@ -62,7 +62,9 @@ class Response(SQLModel, table=True):
     )
     started_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
     finished_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
-    meta: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column("metadata", sa.JSON, nullable=False))
+    meta: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column("metadata", sa.JSON, nullable=False)
+    )
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     # Interview records only: audience, consent, recording, timeline (docs/sync-protocol.md).
     interview: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
@@ -131,7 +133,7 @@ class ResponseValue(SQLModel, table=True):
     site_id: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     item: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     repeat: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
-    instance: str = Field(default="", sa_column=sa.Column(sa.String(255), nullable=False))
+    instance: str = Field(default="", sa_column=sa.Column(sa.String(1000), nullable=False))
     ordinal: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     value_type: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     # Choice values, short texts (<= 255 characters), dates and times as ISO text.

@@ -819,19 +819,6 @@ def _merged_attachments(
     return out
 
 
-def _site_problem(spec: str, site: str) -> dict[str, Any]:
-    # Same problem as a push of a record to a site the spec is not assigned to (terrain.flows.sync_push).
-    return {
-        "code": "spec_not_on_site",
-        "item": None,
-        "instance": "",
-        "message": {
-            "fr": f"Le questionnaire {spec} n'est pas (ou plus) attribué au site {site}.",
-            "en": f"Questionnaire {spec} is not (or no longer) assigned to site {site}.",
-        },
-    }
-
-
 def resolve(
     uuid: str,
     *,
@@ -889,7 +876,7 @@ def resolve(
     if assigned is None:
         site = session.get(Site, content.site_id)
         spec = session.get(Spec, content.spec_id)
-        problems.append(_site_problem(spec.name if spec else "?", site.code if site else "?"))
+        problems.append(responses.site_problem(spec.name if spec else "?", site.code if site else "?"))
     pending = [entry for entry in history if entry.conflict]
     number = max([entry.revision for entry in history] + [row.revision]) + 1
     base = row.revision

@@ -31,8 +31,10 @@ from .yamlsource import (
 FORMAT = 1
 KINDS = ("questionnaire", "interview_guide", "observation_log")
 SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-ITEM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-THEME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# At most 55 characters: with the suffixes the compiler derives (`__covered`, `_other`) a stored item
+# name stays within the 64 characters of response_values.item.
+ITEM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,54}$")
+THEME_NAME = re.compile(r"^[a-z][a-z0-9_]{0,54}$")
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 LABEL_REF = re.compile(r"\$\{([^}]*)\}")
 BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -18,7 +18,7 @@ from .workbook import Row, Sheet, WorkbookError, load_bytes, read_workbook
 from .yamlio import yaml_dump
 
 SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-ITEM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ITEM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,54}$")  # as the spec compiler
 REF = re.compile(r"\$\{([^}]*)\}")
 SMART_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
