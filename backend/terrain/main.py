@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
+            # What a browser client on another origin must read: resumable uploads and back-off.
+            expose_headers=["Upload-Offset", "Upload-Length", "Attachment-Status", "Location", "Retry-After"],
             allow_credentials=False,
         )
 

@@ -48,7 +48,7 @@ def scene(client: TestClient, world: World) -> dict[str, object]:
     ("who", "status"),
     [
         ("uploader", 200),
-        ("fieldworker_nord", 200),
+        ("fieldworker_nord", 404),  # another field worker of the site: only their own records
         ("coordinator_nord", 200),
         ("admin", 200),
         ("coordinator_sud", 404),

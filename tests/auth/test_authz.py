@@ -48,6 +48,7 @@ def test_coordinator_writes_unassigned_or_own_specs() -> None:
 
 def test_viewer_never_reads_personal_data() -> None:
     viewer = principal(Role.viewer, 1)
-    assert not authz.allowed(viewer, Action.RESPONSE_READ_PERSONAL, [1])
+    assert not authz.allowed(viewer, Action.RESPONSE_REVIEW, [1])
+    assert not authz.can_attempt(viewer, Action.RESPONSE_COLLECT)
     assert authz.allowed(viewer, Action.AGGREGATE_READ, [1])
     assert not authz.allowed(viewer, Action.USER_LIST)

@@ -14,7 +14,7 @@ def test_health_reports_database_and_revision(client: TestClient, settings: Sett
     assert body["database"] == {
         "status": "ok",
         "backend": settings.database_backend,
-        "revision": "0002_token_generation",
+        "revision": "0003_responses_sync",
     }
 
 

@@ -342,23 +342,28 @@ def missing_attachments(sha256s: Iterable[str], *, session: Session) -> set[str]
     return set(wanted) - complete
 
 
-def referring_site_ids(sha256: str, *, session: Session) -> set[int]:
-    """Sites of the records whose current revision refers to this content."""
+def referring_records(sha256: str, *, session: Session) -> set[tuple[int, int | None]]:
+    """(site, author) of the records whose current revision refers to this content."""
     rows = session.execute(
-        sa.select(col(Response.site_id))
+        sa.select(col(Response.site_id), col(Response.author_id))
         .join(ResponseFile, col(ResponseFile.response_id) == col(Response.id))
         .where(col(ResponseFile.sha256) == sha256)
         .distinct()
-    ).scalars()
-    return set(rows)
+    ).all()
+    return {(site_id, author_id) for site_id, author_id in rows}
 
 
 def may_read(row: Attachment, actor: Principal, *, session: Session) -> bool:
-    """Its uploader, or whoever may read individual records on the site of a record referring to it."""
+    """Whoever may read a record referring to it (as the review API decides: reviewers of its site, its
+    author), or its uploader."""
     if actor.id is not None and row.created_by == actor.id:
         return True
-    site_ids = referring_site_ids(row.sha256, session=session)
-    return bool(site_ids) and authz.allowed(actor, Action.RESPONSE_READ_PERSONAL, site_ids)
+    for site_id, author_id in referring_records(row.sha256, session=session):
+        if actor.id is not None and author_id == actor.id:
+            return True
+        if authz.allowed(actor, Action.RESPONSE_REVIEW, [site_id]):
+            return True
+    return False
 
 
 def open_download(

@@ -41,11 +41,11 @@ class Action(StrEnum):
     SITE_MANAGE = "site.manage"
     AUDIT_READ = "audit.read"
     DEVICE_MANAGE = "device.manage"  # list and revoke other users' device tokens
-    RESPONSE_READ_PERSONAL = "response.read_personal"  # later: individual responses (personal data)
-    RESPONSE_COLLECT = "response.collect"  # later: submit responses
+    RESPONSE_COLLECT = "response.collect"  # push records (sync) on one's sites, pull their state
     AGGREGATE_READ = "aggregate.read"  # later: aggregated statistics
     # Send a photo, recording or file (content-addressed, tied to no site until a record refers to it).
-    # Reading one back is RESPONSE_READ_PERSONAL on the site of a record that refers to it, or its uploader.
+    # Reading one back: whoever may read a record that refers to it (RESPONSE_REVIEW on its site, or its
+    # author), or its uploader.
     ATTACHMENT_UPLOAD = "attachment.upload"
     # Review a site's records (decision, comment) and resolve their conflicts. Reading records: those of
     # the sites one reviews, plus one's own (whoever may collect sees what they collected).
@@ -67,7 +67,6 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.SITE_MANAGE: {A: Scope.ALL},
     Action.AUDIT_READ: {A: Scope.ALL},
     Action.DEVICE_MANAGE: {A: Scope.ALL},
-    Action.RESPONSE_READ_PERSONAL: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
     Action.RESPONSE_COLLECT: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE},
     Action.AGGREGATE_READ: {A: Scope.ALL, C: Scope.SITE, F: Scope.SITE, V: Scope.SITE},
     Action.ATTACHMENT_UPLOAD: {A: Scope.ALL, C: Scope.ALL, F: Scope.ALL},

@@ -314,35 +314,66 @@ def add_conflict(
     return row
 
 
+_VALUE_COLUMNS = (
+    "response_id",
+    "spec_id",
+    "version",
+    "site_id",
+    "item",
+    "repeat",
+    "instance",
+    "ordinal",
+    "value_type",
+    "value_text",
+    "value_num",
+    "value_long",
+)
+
+
+def _executemany(
+    session: Session, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """INSERT ``rows`` (plain values: numbers, text, NULL) into ``table`` with the driver's executemany."""
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    connection.exec_driver_sql(statement, rows)
+
 
 def replace_values(row: Response, values: Sequence[ValueRow], *, session: Session, new: bool = False) -> None:
     """The aggregatable rows and file references of ``row`` become those of its current content
     (``new``: a record just created, which has none yet).
-    Bulk statements (executemany): a push writes thousands of value rows per batch. Core inserts on the
-    tables: the ORM's bulk insert leaves NULL columns out and so splits the rows into one statement per
-    pattern of NULLs (dozens per record)."""
+
+    A push writes thousands of value rows per batch (about 70 per household record): they go in one
+    driver-level executemany of plain tuples. Through the ORM's bulk insert, NULL columns are left out
+    and the rows split into one statement per pattern of NULLs (dozens per record); through a Core
+    insert, building the parameters cost more than the database's own work (bench/sync_push.py)."""
     assert row.id is not None
     if not new:
         session.execute(sa.delete(ResponseValue).where(col(ResponseValue.response_id) == row.id))
         session.execute(sa.delete(ResponseFile).where(col(ResponseFile.response_id) == row.id))
     if values:
-        session.execute(
-            sa.insert(_VALUES_TABLE),
+        head = (row.id, row.spec_id, row.version, row.site_id)
+        _executemany(
+            session,
+            _VALUES_TABLE,
+            _VALUE_COLUMNS,
             [
-                {
-                    "response_id": row.id,
-                    "spec_id": row.spec_id,
-                    "version": row.version,
-                    "site_id": row.site_id,
-                    "item": value.item,
-                    "repeat": value.repeat,
-                    "instance": value.instance,
-                    "ordinal": value.ordinal,
-                    "value_type": value.value_type,
-                    "value_text": value.value_text,
-                    "value_num": value.value_num,
-                    "value_long": value.value_long,
-                }
+                (
+                    *head,
+                    value.item,
+                    value.repeat,
+                    value.instance,
+                    value.ordinal,
+                    value.value_type,
+                    value.value_text,
+                    value.value_num,
+                    value.value_long,
+                )
                 for value in values
             ],
         )
