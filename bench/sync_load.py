@@ -229,6 +229,7 @@ def main() -> None:
         "--spread", type=float, default=0.0, help="start the devices within this many seconds"
     )
     parser.add_argument("--responses", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep the database and server log (path printed)")
     args = parser.parse_args()
     if not (1 <= args.devices <= 500 and 1 <= args.batches <= 20 and 1 <= args.batch <= 500):
         parser.error("--devices 1-500, --batches 1-20, --batch 1-500")
@@ -271,7 +272,10 @@ def main() -> None:
             print(f"\n== fill: {added} responses copied in {seconds:.1f} s (executemany)")
             summaries(path, spec_id)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep:
+            print(f"\nkept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
