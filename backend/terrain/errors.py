@@ -19,7 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("terrain.errors")
@@ -54,6 +55,11 @@ CATALOG: dict[str, ErrorDef] = {
         "The JSON sent is nested {depth} levels deep; the maximum is {max_depth}.",
     ),
     "internal.error": ErrorDef(500, "Erreur interne du serveur.", "Internal server error."),
+    "server.busy": ErrorDef(
+        503,
+        "Le serveur est trop occupé en ce moment. Réessayez dans {retry_after} secondes.",
+        "The server is too busy right now. Try again in {retry_after} seconds.",
+    ),
     "db.conflict": ErrorDef(
         409,
         "Cette donnée vient d'être modifiée par une autre requête en même temps : rechargez et réessayez.",
@@ -342,7 +348,8 @@ _DESCRIPTIONS = {
     422: "Données invalides / invalid data (`request.invalid`, `spec.invalid`, …)",
     413: "Corps trop volumineux / body too large (`request.too_large`, limite dans le message)",
     429: "Trop de tentatives / rate limited (`auth.rate_limited`)",
-    503: "Serveur occupé, réessayer après `Retry-After` / busy, retry after `Retry-After` (`auth.busy`)",
+    503: "Serveur occupé, réessayer après `Retry-After` / busy, retry after `Retry-After` (`auth.busy`, "
+    "`server.busy`)",
 }
 
 
@@ -399,11 +406,31 @@ def integrity_error(exc: IntegrityError) -> TerrainError:
     return TerrainError(code, details={"constraint": constraint} if code == "db.conflict" else {})
 
 
+# Seconds a client is asked to wait when the database is saturated (503 ``server.busy``).
+BUSY_RETRY_AFTER = 5
+
+
+def _database_busy(exc: Exception) -> bool:
+    """The database was not reachable in time: every pooled connection taken past the pool's timeout, or
+    SQLite's write lock still held past its busy timeout (a burst of sync pushes). Overload, not a fault."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
 def _to_terrain_error(exc: Exception) -> TerrainError:
     if isinstance(exc, TerrainError):
         return exc
     if isinstance(exc, IntegrityError):
         return integrity_error(exc)
+    if _database_busy(exc):
+        logger.warning("database busy (%s): answered 503 server.busy", type(exc).__name__)
+        return TerrainError(
+            "server.busy",
+            retry_after=BUSY_RETRY_AFTER,
+            details={"retry_after": BUSY_RETRY_AFTER},
+            headers={"Retry-After": str(BUSY_RETRY_AFTER)},
+        )
     if isinstance(exc, RequestValidationError):
         errors = [
             {
@@ -462,5 +489,14 @@ async def handle_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handler(app: FastAPI) -> None:
-    for exc_type in (TerrainError, RequestValidationError, StarletteHTTPException, Exception):
+    # The database's own exceptions are named so that they are answered like the others: the handler
+    # for ``Exception`` answers too, but then re-raises, and uvicorn drops the connection.
+    handled = (
+        TerrainError,
+        RequestValidationError,
+        StarletteHTTPException,
+        OperationalError,
+        PoolTimeoutError,
+    )
+    for exc_type in (*handled, Exception):
         app.add_exception_handler(exc_type, handle_error)
