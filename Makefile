@@ -6,13 +6,14 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PWA_STAMP := pwa/node_modules/.installed
 
-.PHONY: run test setup lint typecheck pytest migrate specs clean bench
+.PHONY: run test setup lint typecheck pytest pwa-test migrate specs clean bench
 
 run: setup migrate specs
 	$(BIN)/terrain serve --port $(PORT)
 
-test: setup lint typecheck pytest
+test: setup lint typecheck pytest pwa-test
 
 setup: $(STAMP)
 
@@ -41,8 +42,19 @@ typecheck: setup
 pytest: setup
 	$(BIN)/pytest -n 2 -q
 
+# The PWA (TypeScript): its own lock file, type check, lint and tests (Vitest).
+# `npm ci` runs again only when pwa/package-lock.json changes.
+$(PWA_STAMP): pwa/package-lock.json
+	cd pwa && npm ci --no-audit --no-fund
+	touch $(PWA_STAMP)
+
+pwa-test: $(PWA_STAMP)
+	cd pwa && npm run typecheck && npm run lint && npm test
+
 bench: setup
 	$(BIN)/python bench/spec_compile.py
+	$(BIN)/python bench/sync_push.py
+	$(BIN)/python bench/sync_load.py
 
 clean:
-	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm
+	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm pwa/node_modules

@@ -18,6 +18,7 @@ from terrain.errors import ErrorResponse, error_responses, install_error_handler
 from terrain.health.router import router as health_router
 from terrain.limits import BodyLimitMiddleware
 from terrain.responses.router import router as responses_router
+from terrain.schemas.router import router as schemas_router
 from terrain.sites.router import router as sites_router
 from terrain.specs.router import router as specs_router
 from terrain.sync.router import router as sync_router
@@ -53,6 +54,11 @@ TAGS = [
     },
     {"name": "audit", "description": "Journal d'audit (sans données personnelles). / Audit log."},
     {"name": "health", "description": "État du service. / Service health."},
+    {
+        "name": "schemas",
+        "description": "Schémas JSON des formats remis à l'application (spécification compilée, arbre "
+        "d'expression), publics. / JSON Schemas of the compiled spec and of expression trees.",
+    },
 ]
 
 DESCRIPTION = """API de Terrain : enquêtes de terrain, guides d'entretien semi-directifs et journaux
@@ -108,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sync_router,
         responses_router,
         attachments_router,
+        schemas_router,
     ):
         app.include_router(router)
     _document_edge_errors(app)

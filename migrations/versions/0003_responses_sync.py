@@ -119,6 +119,11 @@ def upgrade() -> None:
     op.create_index("ix_response_values_response_id", "response_values", ["response_id"])
     op.create_index("ix_response_values_item_text", "response_values", ["spec_id", "item", "value_text"])
     op.create_index("ix_response_values_item_num", "response_values", ["spec_id", "item", "value_num"])
+    op.create_index(
+        "ix_response_values_item_version_text",
+        "response_values",
+        ["spec_id", "item", "version", "value_text"],
+    )
 
     op.create_table(
         "response_files",

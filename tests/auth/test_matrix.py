@@ -181,6 +181,9 @@ MATRIX: dict[str, Endpoint] = {
         expect={"admin": same(200), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
     ),
     "health": Endpoint("GET", "/api/health", expect=ALL_OK, anonymous=200),
+    # The JSON Schemas describe formats and hold no data: public, like the health check.
+    "schemas.compiled_spec": Endpoint("GET", "/api/v1/schemas/compiled-spec", expect=ALL_OK, anonymous=200),
+    "schemas.expression": Endpoint("GET", "/api/v1/schemas/expression", expect=ALL_OK, anonymous=200),
     # A push is answered 200 to anyone who may collect; a record for a site the account does not
     # belong to is refused inside the answer (tests/sync: sync.site_forbidden).
     "sync.push": Endpoint(

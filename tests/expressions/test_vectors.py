@@ -1,12 +1,19 @@
-"""Runs the shared vectors (tests/vectors/expressions.json), also consumed by the PWA evaluator tests."""
+"""Runs the shared vectors (tests/vectors/expressions.json), also consumed by the PWA evaluator tests.
+
+The PWA evaluates the stored trees, never the sources: each case's ``tree`` must be exactly what the parser
+produces for ``expr`` (``tests/vectors/regenerate.py`` rewrites them, deliberately), and the expected result
+is checked by evaluating the stored tree.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,7 +31,31 @@ from terrain.expressions.parser import PRECEDENCE
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "expressions.json").read_text("utf-8"))
 NOW = datetime.fromisoformat(VECTORS["now"])
+TIMEZONE: str = VECTORS["timezone"]
 CASES: list[dict[str, Any]] = VECTORS["cases"]
+TREE_CASES = [case for case in CASES if case.get("error_stage") != "parse"]
+REGENERATE = "tests/vectors/regenerate.py"
+
+
+def canonical(tree: Any) -> str:
+    # Sorted keys, and 2 differs from 2.0 (the PWA reads the JSON as written).
+    return json.dumps(tree, sort_keys=True, ensure_ascii=False)
+
+
+def pretty(tree: Any) -> list[str]:
+    return json.dumps(tree, sort_keys=True, indent=1, ensure_ascii=False).splitlines()
+
+
+def context(case: dict[str, Any]) -> EvalContext:
+    """The case's clock: its instant (else the file's), read in its time zone (else the file's)."""
+    now = datetime.fromisoformat(case["now"]) if "now" in case else NOW
+    return EvalContext(
+        answers=case["answers"],
+        current=case.get("current"),
+        position=case.get("position"),
+        now=now,
+        tz=ZoneInfo(case.get("timezone", TIMEZONE)),
+    )
 
 
 def same(actual: Any, expected: Any) -> bool:
@@ -39,6 +70,7 @@ def same(actual: Any, expected: Any) -> bool:
 
 def test_vectors_file_is_sane() -> None:
     assert VECTORS["version"] == 1
+    ZoneInfo(TIMEZONE)
     ids = [case["id"] for case in CASES]
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 170
@@ -46,6 +78,40 @@ def test_vectors_file_is_sane() -> None:
         assert ("expect" in case) != ("error" in case), case["id"]
         if "error" in case:
             assert case["error_stage"] in ("parse", "type"), case["id"]
+        # a tree for every source that parses, none for the others
+        assert ("tree" in case) == (case.get("error_stage") != "parse"), (case["id"], REGENERATE)
+        if "now" in case:
+            assert datetime.fromisoformat(case["now"]).tzinfo is not None, case["id"]
+
+
+def test_time_zone_cases_cross_midnight_and_summer_time() -> None:
+    zoned = [case for case in CASES if "timezone" in case]
+    assert len(zoned) >= 30
+    crossing = [
+        case
+        for case in zoned
+        if case["expr"] == "today()"
+        and case["expect"] != datetime.fromisoformat(case["now"]).date().isoformat()
+    ]
+    assert len(crossing) >= 8
+    # Paris both in winter time (+01:00) and in summer time (+02:00)
+    offsets = {
+        case["expect"][-6:] for case in zoned if case["expr"] == "now()" and "Paris" in case["timezone"]
+    }
+    assert {"+01:00", "+02:00"} <= offsets
+
+
+@pytest.mark.parametrize("case", TREE_CASES, ids=[c["id"] for c in TREE_CASES])
+def test_stored_tree_is_the_parsers(case: dict[str, Any]) -> None:
+    tree = parse(case["expr"])
+    if canonical(tree) != canonical(case["tree"]):
+        diff = "\n".join(
+            difflib.unified_diff(pretty(case["tree"]), pretty(tree), "stored tree", "parser", lineterm="")
+        )
+        pytest.fail(
+            f"{case['id']} {case['expr']!r}: the parser no longer produces the stored tree (the PWA "
+            f"evaluates stored trees). If the change is deliberate, run {REGENERATE}.\n{diff}"
+        )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -56,7 +122,7 @@ def test_vector(case: dict[str, Any]) -> None:
             parse(case["expr"])
         assert info.value.code == case["error"]
         return
-    tree = parse(case["expr"])
+    tree = case["tree"]  # what the PWA evaluates; test_stored_tree_is_the_parsers ties it to the source
     if types is not None or case.get("error_stage") == "type":
         current_type = types.get(".") if types else None
         if case.get("error_stage") == "type":
@@ -65,10 +131,7 @@ def test_vector(case: dict[str, Any]) -> None:
             assert info.value.code == case["error"]
             return
         infer_type(tree, types or {}, current_type or "any")
-    ctx = EvalContext(
-        answers=case["answers"], current=case.get("current"), position=case.get("position"), now=NOW
-    )
-    result = evaluate(tree, ctx)
+    result = evaluate(tree, context(case))
     assert same(result, case["expect"]), f"{case['expr']!r}: got {result!r}, expected {case['expect']!r}"
 
 
@@ -76,10 +139,8 @@ def test_vectors_cover_every_function_operator_and_error() -> None:
     functions: set[str] = set()
     operators: set[str] = set()
     errors = {case["error"] for case in CASES if "error" in case}
-    for case in CASES:
-        if case.get("error_stage") == "parse":
-            continue
-        for node in walk(parse(case["expr"])):
+    for case in TREE_CASES:
+        for node in walk(case["tree"]):
             if node["t"] == "call":
                 functions.add(node["f"])
             elif node["t"] == "bin":

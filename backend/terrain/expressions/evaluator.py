@@ -6,7 +6,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from .errors import ExpressionError
@@ -38,14 +38,16 @@ def _utcnow() -> datetime:
 @dataclass(slots=True)
 class EvalContext:
     """What an expression sees: answers by name (JSON values), the current value ``.``, the 1-based repeat
-    position, the clock. ``types`` is accepted for symmetry with the checker; evaluation depends on values
-    only (ISO date strings are recognised by their shape)."""
+    position, the clock. ``now`` is the instant (naive: UTC); ``tz`` is the device's time zone, in which
+    ``today()`` and ``now()`` read it (None: ``now``'s own offset). ``types`` is accepted for symmetry with
+    the checker; evaluation depends on values only (ISO date strings are recognised by their shape)."""
 
     answers: Mapping[str, Any] = field(default_factory=dict)
     current: Any = None
     position: int | None = None
     now: datetime = field(default_factory=_utcnow)
     types: Mapping[str, str] | None = None
+    tz: tzinfo | None = None
 
 
 Fn = Callable[[EvalContext], Any]
@@ -372,14 +374,18 @@ EAGER: dict[str, Callable[..., Any]] = {
 # Compilation to closures
 
 
-def _today(ctx: EvalContext) -> str:
+def _local_now(ctx: EvalContext) -> datetime:
+    """The wall clock of the device: the instant ``now`` in the zone ``tz`` (in its own offset without)."""
     now = ctx.now if ctx.now.tzinfo is not None else ctx.now.replace(tzinfo=UTC)
-    return now.date().isoformat()
+    return now.astimezone(ctx.tz) if ctx.tz is not None else now
+
+
+def _today(ctx: EvalContext) -> str:
+    return _local_now(ctx).date().isoformat()
 
 
 def _now(ctx: EvalContext) -> str:
-    now = ctx.now if ctx.now.tzinfo is not None else ctx.now.replace(tzinfo=UTC)
-    return now.replace(microsecond=0).isoformat()
+    return _local_now(ctx).replace(microsecond=0).isoformat()
 
 
 def _position(ctx: EvalContext) -> int | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
@@ -168,25 +169,66 @@ def _run(
     sync.begin_write(session=session)
     ids = [item.uuid for item in prepared if isinstance(item, _Prepared)]
     existing = responses.get_many_by_uuid(ids, session=session, for_update=True)
-    results: list[RecordResult] = []
+    results: list[RecordResult | None] = []
     touched: dict[int, Response] = {}
+    # New records are created together at the end (a few statements per batch, not per record); a
+    # later record of the batch about one of them (its next revision) first creates what is pending.
+    pending: dict[str, tuple[int, _Prepared]] = {}
+
+    def create_pending() -> None:
+        created = responses.create_many(
+            [
+                responses.NewRecord(
+                    uuid=item.uuid,
+                    content=item.content,
+                    revision=item.record.revision,
+                    base_revision=item.record.base_revision,
+                    problems=item.problems,
+                    values=item.values,
+                )
+                for _position, item in pending.values()
+            ],
+            session=session,
+            author_id=actor.id,
+            device_token_id=actor.device_token_id,
+            now=now,
+        )
+        for (position, item), row in zip(pending.values(), created, strict=True):
+            assert row.id is not None
+            existing[row.uuid] = touched[row.id] = row
+            results[position] = _stored(item.index, row, "needs_review" if item.problems else "created")
+        pending.clear()
+
     for item in prepared:
         if isinstance(item, RecordResult):
             results.append(item)
             continue
+        if item.uuid in pending:
+            create_pending()
+        if item.uuid not in existing:
+            pending[item.uuid] = (len(results), item)
+            results.append(None)
+            continue
         result, row, changed = _store(item, session=session, actor=actor, now=now, existing=existing)
-        existing[row.uuid] = row
         if changed:
             assert row.id is not None
             touched[row.id] = row
         results.append(result)
-    _fill_missing(results, existing, session=session)
+    if pending:
+        create_pending()
+    answered = [result for result in results if result is not None]
+    assert len(answered) == len(results)
+    _fill_missing(answered, existing, session=session)
     if touched:
+        session.flush()
         seq = sync.next_change_seq(session=session)
-        for row in touched.values():
-            row.change_seq = seq
-            session.add(row)
-    counts = Counter(result.result for result in results)
+        # One statement, on the table (not the ORM): the change number is the batch's last write.
+        session.execute(
+            sa.update(Response.__table__)  # type: ignore[attr-defined]
+            .where(Response.__table__.c.id.in_(sorted(touched)))  # type: ignore[attr-defined]
+            .values(change_seq=seq)
+        )
+    counts = Counter(result.result for result in answered)
     if body.batch_id is not None:
         session.add(
             SyncBatch(
@@ -194,7 +236,7 @@ def _run(
                 user_id=actor.id,
                 device_token_id=actor.device_token_id,
                 request_hash=digest,
-                results=[result.model_dump(mode="json") for result in results],
+                results=[result.model_dump(mode="json") for result in answered],
                 created_at=now,
             )
         )
@@ -207,12 +249,12 @@ def _run(
         details={
             "device_token_id": actor.device_token_id,
             "counts": dict(sorted(counts.items())),
-            "records": [result.id for result in results if result.id is not None][:500],
+            "records": [result.id for result in answered if result.id is not None][:500],
         },
         ip=ip,
     )
     session.flush()
-    return results
+    return answered
 
 
 def _parse(index: int, raw: Any, lang: str) -> RecordIn | RecordResult:

@@ -124,6 +124,8 @@ class ResponseValue(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_response_values_item_text", "spec_id", "item", "value_text"),
         sa.Index("ix_response_values_item_num", "spec_id", "item", "value_num"),
+        # Summaries per version (a spec's indicators compared across its versions).
+        sa.Index("ix_response_values_item_version_text", "spec_id", "item", "version", "value_text"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
