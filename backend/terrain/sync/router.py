@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
     "problèmes, listés) ou `rejected` (non enregistrée : `code` et `message` ; la fiche reste sur "
     "l'appareil). Tout le lot est écrit en une transaction. Avec `batch_id`, un lot renvoyé reçoit la même "
     "réponse (`replayed: true`).",
-    responses=error_responses(400, 401, 403, 409, 413, 422),
+    responses=error_responses(400, 401, 403, 409, 413, 422, 503),
 )
 def push(
     body: PushIn, request: Request, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
@@ -52,7 +52,7 @@ def push(
     "l'état des fiches du compte (acceptée, à revoir avec les raisons, en conflit, décision du coordinateur, "
     "pièces jointes manquantes) seulement pour celles qui ont changé, par pages : tant que `more` est vrai, "
     "rappeler avec le nouveau `cursor`.",
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 422, 503),
 )
 def pull(
     request: Request,
