@@ -53,14 +53,15 @@ def _site_ids(actor: Principal, *, session: Session) -> list[int]:
     return sorted(visible)
 
 
-def _specs(site_ids: list[int], *, session: Session, settings: Settings) -> list[SpecState]:
+def _specs(
+    site_ids: list[int], codes: dict[int, str], *, session: Session, settings: Settings
+) -> list[SpecState]:
     if not site_ids:
         return []
     links = session.exec(select(SpecSite).where(col(SpecSite.site_id).in_(site_ids))).all()
     spec_ids = sorted({link.spec_id for link in links})
     if not spec_ids:
         return []
-    codes = dict(session.exec(select(Site.id, Site.code)).all())
     site_codes: dict[int, list[str]] = {}
     for link in links:
         site_codes.setdefault(link.spec_id, []).append(codes[link.site_id])
@@ -111,7 +112,7 @@ def pull(
         after, reset = (0, 0), True
     site_ids = _site_ids(actor, session=session)
     site_rows = session.exec(select(Site).where(col(Site.id).in_(site_ids)).order_by(col(Site.code))).all()
-    codes = {site.id: site.code for site in session.exec(select(Site)).all()}
+    codes: dict[int, str] = dict(session.exec(select(Site.id, Site.code)).all())  # type: ignore[arg-type]
     spec_names = dict(session.exec(select(Spec.id, Spec.name)).all())
 
     seq_after, id_after = after
@@ -176,6 +177,6 @@ def pull(
         reset=reset,
         server_time=utcnow(),
         sites=[SiteState(code=site.code, name=site.name) for site in site_rows],
-        specs=_specs(site_ids, session=session, settings=settings),
+        specs=_specs(site_ids, codes, session=session, settings=settings),
         records=records,
     )

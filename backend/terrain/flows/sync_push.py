@@ -396,24 +396,10 @@ def _prepare(
 def _store(
     item: _Prepared, *, session: Session, actor: Principal, now: Any, existing: dict[str, Response]
 ) -> tuple[RecordResult, Response, bool]:
-    """The result for one record, its row, and whether this batch changed that row."""
+    """The result for a record the server already holds, and whether this batch changed it."""
     index, record, content, problems = item.index, item.record, item.content, item.problems
-    current = existing.get(item.uuid)
-    if current is None:
-        row = responses.create(
-            item.uuid,
-            content,
-            session=session,
-            revision=record.revision,
-            base_revision=record.base_revision,
-            problems=problems,
-            values=item.values,
-            author_id=actor.id,
-            device_token_id=actor.device_token_id,
-            now=now,
-        )
-        return _stored(index, row, "needs_review" if problems else "created"), row, True
-
+    # New records never come here: the write loop creates them together (create_many).
+    current = existing[item.uuid]
     assert current.id is not None
     content_hash = content.content_hash()
     if content_hash == current.content_hash:

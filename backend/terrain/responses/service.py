@@ -140,56 +140,12 @@ def create(
     device_token_id: int | None,
     now: datetime | None = None,
 ) -> Response:
-    """A new record with its first revision, values and file references (not yet numbered in the
-    change feed: the caller sets ``change_seq`` before committing)."""
-    now = now or utcnow()
-    content_hash = content.content_hash()
-    # INSERT … RETURNING straight to a persistent row: a pushed batch creates hundreds of records, and
-    # building each through the model's constructor and a unit-of-work flush cost more than the insert.
-    row = session.scalars(
-        sa.insert(Response).returning(Response),
-        [
-            {
-                "uuid": uuid,
-                "kind": content.kind,
-                "spec_id": content.spec_id,
-                "spec_version_id": content.spec_version_id,
-                "version": content.version,
-                "site_id": content.site_id,
-                "author_id": author_id,
-                "device_token_id": device_token_id,
-                "started_at": content.started_at,
-                "finished_at": content.finished_at,
-                "meta": content.metadata,
-                "answers": content.answers,
-                "interview": content.interview,
-                "attachments": content.attachments,
-                "revision": revision,
-                "base_revision": base_revision,
-                "content_hash": content_hash,
-                "status": status_for(problems).value,
-                "problems": problems,
-                "received_at": now,
-                "updated_at": now,
-                "change_seq": 0,
-            }
-        ],
-    ).one()
-    assert row.id is not None
-    _add_revision(
-        row.id,
-        content,
-        session=session,
-        revision=revision,
-        base_revision=base_revision,
-        content_hash=content_hash,
-        problems=problems,
-        author_id=author_id,
-        device_token_id=device_token_id,
-        now=now,
-    )
-    replace_values(row, values, session=session, new=True)
-    return row
+    """One new record (see :func:`create_many`); not yet numbered in the change feed: the caller sets
+    ``change_seq`` before committing."""
+    record = NewRecord(uuid, content, revision, base_revision, problems, values)
+    return create_many(
+        [record], session=session, author_id=author_id, device_token_id=device_token_id, now=now
+    )[0]
 
 
 @dataclass
@@ -254,20 +210,17 @@ def create_many(
     session.execute(
         sa.insert(_REVISIONS_TABLE),
         [
-            {
-                "response_id": row.id,
-                "revision": record.revision,
-                "base_revision": record.base_revision,
-                "content_hash": content_hash,
-                "spec_version_id": record.content.spec_version_id,
-                "payload": record.content.payload(),
-                "conflict": False,
-                "origin": "pushed",
-                "author_id": author_id,
-                "device_token_id": device_token_id,
-                "problems": record.problems,
-                "received_at": now,
-            }
+            _revision_row(
+                row.id,
+                record.content,
+                revision=record.revision,
+                base_revision=record.base_revision,
+                content_hash=content_hash,
+                problems=record.problems,
+                author_id=author_id,
+                device_token_id=device_token_id,
+                now=now,
+            )
             for row, record, content_hash in zip(rows, records, hashes, strict=True)
         ],
     )
@@ -309,11 +262,10 @@ def _value_tuple(value: ValueRow) -> tuple[Any, ...]:
     )
 
 
-def _add_revision(
-    response_id: int,
+def _revision_row(
+    response_id: int | None,
     content: Content,
     *,
-    session: Session,
     revision: int,
     base_revision: int | None,
     content_hash: str,
@@ -323,26 +275,28 @@ def _add_revision(
     now: datetime,
     conflict: bool = False,
     origin: str = "pushed",
-) -> None:
+) -> dict[str, Any]:
+    """The ``response_revisions`` row of one received content."""
+    return {
+        "response_id": response_id,
+        "revision": revision,
+        "base_revision": base_revision,
+        "content_hash": content_hash,
+        "spec_version_id": content.spec_version_id,
+        "payload": content.payload(),
+        "conflict": conflict,
+        "origin": origin,
+        "author_id": author_id,
+        "device_token_id": device_token_id,
+        "problems": problems,
+        "received_at": now,
+    }
+
+
+def _add_revision(response_id: int, content: Content, *, session: Session, **row: Any) -> None:
     # A Core insert, executed at once: no model instance to build and flush (nothing reads it back
     # from this session but through queries).
-    session.execute(
-        sa.insert(_REVISIONS_TABLE),
-        {
-            "response_id": response_id,
-            "revision": revision,
-            "base_revision": base_revision,
-            "content_hash": content_hash,
-            "spec_version_id": content.spec_version_id,
-            "payload": content.payload(),
-            "conflict": conflict,
-            "origin": origin,
-            "author_id": author_id,
-            "device_token_id": device_token_id,
-            "problems": problems,
-            "received_at": now,
-        },
-    )
+    session.execute(sa.insert(_REVISIONS_TABLE), _revision_row(response_id, content, **row))
 
 
 def revise(
