@@ -7,13 +7,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PWA_STAMP := pwa/node_modules/.installed
+PWA_DIST := pwa/dist/index.html
+PWA_SOURCES := $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/index.html pwa/vite.config.ts pwa/tsconfig.json
 
-.PHONY: run test setup lint typecheck pytest pwa-test migrate specs clean bench
+.PHONY: run test setup lint typecheck pytest pwa-test pwa-build migrate specs clean bench
 
-run: setup migrate specs
+run: setup pwa-build migrate specs
 	$(BIN)/terrain serve --port $(PORT)
 
-test: setup lint typecheck pytest pwa-test
+test: setup lint typecheck pwa-test pytest
 
 setup: $(STAMP)
 
@@ -39,7 +41,8 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+# The browser tests (tests/pwa) drive the built app: build it first.
+pytest: setup pwa-build
 	$(BIN)/pytest -n 2 -q
 
 # The PWA (TypeScript): its own lock file, type check, lint and tests (Vitest).
@@ -47,6 +50,12 @@ pytest: setup
 $(PWA_STAMP): pwa/package-lock.json
 	cd pwa && npm ci --no-audit --no-fund
 	touch $(PWA_STAMP)
+
+# The field app served at `/`: rebuilt only when its sources change.
+pwa-build: $(PWA_DIST)
+
+$(PWA_DIST): $(PWA_STAMP) $(PWA_SOURCES)
+	cd pwa && npm run build
 
 pwa-test: $(PWA_STAMP)
 	cd pwa && npm run typecheck && npm run lint && npm test
@@ -57,4 +66,4 @@ bench: setup
 	$(BIN)/python bench/sync_load.py
 
 clean:
-	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm pwa/node_modules
+	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm pwa/node_modules pwa/dist

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path("var")
+    # The built field app served at `/`; default: pwa/dist of the source checkout (built by `make run`).
+    app_dir: Path | None = None
     database_url: str = Field(
         default="", description="SQLAlchemy URL; default sqlite at <data_dir>/terrain.db"
     )

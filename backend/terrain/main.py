@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse
 
 from terrain import __version__
 from terrain.attachments.router import router as attachments_router
@@ -24,6 +23,7 @@ from terrain.specs.router import router as specs_router
 from terrain.sync.router import router as sync_router
 from terrain.sync.schemas import openapi_components as sync_openapi_components
 from terrain.users.router import router as users_router
+from terrain.webapp.router import mount_app
 
 TAGS = [
     {
@@ -99,11 +99,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=False,
         )
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        # Until the PWA is served here, the API documentation is the front page.
-        return RedirectResponse("/docs")
-
     for router in (
         health_router,
         auth_router,
@@ -117,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schemas_router,
     ):
         app.include_router(router)
+    # Last: every path the API does not own is the field app (client-side routes included).
+    mount_app(app, settings.app_dir)
     _document_edge_errors(app)
     return app
 

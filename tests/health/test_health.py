@@ -49,8 +49,6 @@ def test_openapi_documents_errors_and_tags(client: TestClient) -> None:
     assert {"401", "403", "404", "409", "422"} <= set(publish["responses"])
 
 
-def test_docs_served_at_docs_and_front_page_points_there(client: TestClient) -> None:
+def test_docs_served_at_docs(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
-    home = client.get("/", follow_redirects=False)
-    assert home.status_code in (302, 307) and home.headers["location"] == "/docs"
