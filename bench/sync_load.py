@@ -35,6 +35,7 @@ from typing import Any
 
 import _live
 import httpx
+import sync_push
 from sqlmodel import Session
 
 from terrain.db import create_db_engine
@@ -57,6 +58,7 @@ class Load:
     busy: int = 0  # 503 server.busy answers (followed by a retry after Retry-After, as the protocol says)
     errors: list[str] = field(default_factory=list)  # anything else, or still busy after the retries
     elapsed: float = 0.0
+    stored: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)  # (batch id, records) answered 200
 
 
 def load(prepared: Any, server: Any, *, batches: int, batch: int, spread: float) -> Load:
@@ -86,6 +88,9 @@ def load(prepared: Any, server: Any, *, batches: int, batch: int, spread: float)
                             wait = float(answer.headers.get("retry-after", "5")) * jitter.uniform(1.0, 1.5)
                         elif answer.status_code != 200:
                             failure = f"{answer.status_code} {answer.text[:200]}"
+                        else:
+                            with lock:
+                                out.stored.append((batch_id, records))
                     except httpx.HTTPError as exc:  # a transport failure is an error to count, not to hide
                         failure = f"{type(exc).__name__}: {exc}"
                     with lock:
@@ -108,6 +113,26 @@ def load(prepared: Any, server: Any, *, batches: int, batch: int, spread: float)
         thread.join()
     out.elapsed = time.perf_counter() - started
     return out
+
+
+def floor(url: str, workdir: Path, result: Load, *, devices: int, batch: int) -> None:
+    """The lower bound a burst can reach on this machine, measured in the same run: the rows the pushes
+    wrote, inserted again with plain executemany (no HTTP, no validation, no concurrency), one batch after
+    another. When every device sends at once, the last of its batches cannot be stored before
+    ``devices * batch / raw rate`` seconds, whatever the server does."""
+    if not result.stored:
+        return
+    per_batch = sync_push.read_back(url, result.stored)
+    count = sum(len(records) for _, records in result.stored)
+    seconds = sync_push.raw_run(_live.sqlite_url(workdir / "floor.db"), per_batch)
+    rate = count / seconds
+    burst = devices * batch
+    print(
+        f"   floor: the same {count} records as plain executemany, no HTTP and no validation: "
+        f"{rate:.0f} records/s; one batch from each of the {devices} devices at once ({burst} records) "
+        f"needs at least {burst / rate:.1f} s of writing, so a burst's p95 is at least "
+        f"{0.95 * burst / rate:.1f} s on this machine (API at {count / result.elapsed / rate:.0%} of it)"
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -295,6 +320,7 @@ def main() -> None:
             print(f"   error: {error}")
         stored = _live.count(url, "SELECT count(*) FROM responses")
         print(f"   responses stored: {stored} (expected {records - len(result.errors) * args.batch})")
+        floor(url, workdir, result, devices=args.devices, batch=args.batch)
         if args.responses > stored:
             spec_id, version_2 = publish_second_version(url)
             added, seconds = fill(path, args.responses, version_2)
