@@ -58,7 +58,8 @@ class Load:
     busy: int = 0  # 503 server.busy answers (followed by a retry after Retry-After, as the protocol says)
     errors: list[str] = field(default_factory=list)  # anything else, or still busy after the retries
     elapsed: float = 0.0
-    stored: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)  # (batch id, records) answered 200
+    # (batch id, records) of each batch answered 200
+    stored: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
 def load(prepared: Any, server: Any, *, batches: int, batch: int, spread: float) -> Load:
