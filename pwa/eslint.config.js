@@ -31,6 +31,19 @@ export default tseslint.config(
     },
   },
   {
+    // Storage and sync: no DOM (they run in the app and in Node tests); fetch and navigator.storage are injected.
+    files: ["src/db/**/*.ts", "src/sync/**/*.ts"],
+    rules: {
+      "no-restricted-globals": [
+        "error",
+        ...["window", "document", "navigator", "localStorage", "sessionStorage", "fetch"].map((name) => ({
+          name,
+          message: "src/db/ and src/sync/ have no DOM: take it as an argument.",
+        })),
+      ],
+    },
+  },
+  {
     files: ["eslint.config.js"],
     ...tseslint.configs.disableTypeChecked,
   },

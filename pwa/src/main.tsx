@@ -1,8 +1,15 @@
 import { render } from "preact";
+import { boot } from "./ui/app-state.js";
+import { App } from "./ui/App.js";
+import { startRouter } from "./ui/router.js";
+import { registerServiceWorker } from "./ui/update.js";
+import "./ui/styles.css";
 
-function App() {
-  return <main><h1>Terrain</h1></main>;
-}
-
+startRouter();
+registerServiceWorker();
 const root = document.getElementById("app");
-if (root) render(<App />, root);
+if (root) {
+  root.textContent = "";
+  render(<App />, root);
+}
+void boot();
