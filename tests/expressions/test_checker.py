@@ -161,3 +161,29 @@ def test_errors(src: str, code: str, params: dict[str, object]) -> None:
 def test_references_in_dead_branches_are_checked() -> None:
     with pytest.raises(ExpressionError):
         typ("false() and ${nope} = 1")
+
+
+def test_coerce_odk_makes_odk_conversions_explicit() -> None:
+    from terrain.expressions import coerce_odk, infer_type, parse, to_source
+
+    types = {"q": "string", "n": "number", "d": "date", "t": "string", "m": "list", "b": "boolean"}
+    cases = {
+        "${q} = 1": "number(${q}) = 1",
+        "${n} > ${t}": "${n} > number(${t})",
+        "${t} < ${q}": "number(${t}) < number(${q})",
+        "${q} + ${n} * 2": "number(${q}) + ${n} * 2",
+        "-${q}": "-number(${q})",
+        "${d} >= ${t}": "${d} >= date(${t})",
+        "${n} = '3'": "${n} = 3",
+        "selected(${n}, '1')": "selected(string(${n}), '1')",
+        "${b} = ${q}": "${b} = boolean(${q})",
+    }
+    for src, expected in cases.items():
+        tree, count = coerce_odk(parse(src), types)
+        assert to_source(tree) == expected, src
+        assert count >= 1
+        infer_type(tree, types)  # the strict checker accepts the result
+    same = parse("${n} + 1")
+    assert coerce_odk(same, types) == (same, 0)
+    with pytest.raises(ExpressionError):
+        coerce_odk(parse("${m} * ${d}"), types)  # nothing ODK would convert either

@@ -229,7 +229,9 @@ WRONG_SPECS: dict[str, Mutation] = {
     "min on a group": lambda c: _item(c, "foyer").update(min=1),
     "repeat bound too high": lambda c: _item(c, "membres").update(max=501),
     "value type of a group": lambda c: _item(c, "foyer").update(value_type="string"),
-    "choice value with a space": lambda c: c["choice_lists"]["lieux"][0].update(value="nord est"),
+    # inner spaces are allowed (lists of single choices), a tab or an outer space never
+    "choice value with a tab": lambda c: c["choice_lists"]["lieux"][0].update(value="nord\test"),
+    "choice value with an outer space": lambda c: c["choice_lists"]["lieux"][0].update(value="nord "),
     "empty choice list": lambda c: c["choice_lists"].update(vide=[]),
     "field with an unknown key": lambda c: c["fields"]["age"].update(column="x"),
     "field with an unknown value type": lambda c: c["fields"]["age"].update(value_type="integer"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from terrain.expressions import EvalContext, evaluate
 from terrain.speclang import canonical_json, compile_text, content_hash, render
 
@@ -253,3 +255,76 @@ def test_issues_come_in_file_order() -> None:
         (7, "unknown_type"),
         (8, "unknown_reference"),
     ]
+
+
+def test_a_type_checker_crash_is_an_internal_error_not_a_silent_pass(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from terrain.speclang import compiler as compiler_module
+
+    def crash(*args: object, **kwargs: object) -> str:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(compiler_module.ex, "infer_type", crash)
+    text = (
+        "spec: 1\nkind: questionnaire\nname: crash\ntitle: C\nitems:\n"
+        "  - {name: a, type: integer, label: A, relevant: '1 = 1'}\n"
+    )
+    result = compile_text(text, "c.yaml")
+    assert not result.ok
+    assert [i.code for i in result.issues] == ["internal_error"]
+    assert "internal compiler error" in caplog.text
+
+
+def test_a_parser_crash_is_an_internal_error_not_a_syntax_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from terrain.speclang import compiler as compiler_module
+
+    def crash(*args: object, **kwargs: object) -> dict[str, object]:
+        raise IndexError("bug")
+
+    monkeypatch.setattr(compiler_module.ex, "parse", crash)
+    text = (
+        "spec: 1\nkind: questionnaire\nname: crash\ntitle: C\nitems:\n"
+        "  - {name: a, type: integer, label: A, relevant: '1 = 1'}\n"
+    )
+    result = compile_text(text, "c.yaml")
+    assert [i.code for i in result.issues] == ["internal_error"]
+    assert result.issues[0].params == {"error": "IndexError"}
+
+
+SPACED = """\
+spec: 1
+kind: questionnaire
+name: spaced
+title: S
+choice_lists:
+  place: [{value: camp pitch, label: Camp}, {value: hotel, label: Hotel}]
+items:
+  - {name: a, type: single_choice, label: A, choice_list: place}
+"""
+
+
+def test_values_with_inner_spaces_only_for_single_choices() -> None:
+    ok = compile_text(SPACED, "s.yaml")
+    assert ok.ok and ok.compiled is not None
+    assert ok.compiled["choice_lists"]["place"][0]["value"] == "camp pitch"
+    multi = compile_text(
+        SPACED + "  - {name: b, type: multiple_choice, label: B, choice_list: place}\n", "s.yaml"
+    )
+    assert [(i.code, i.line) for i in multi.errors] == [("invalid_choice_value", 6)]
+    edge = compile_text(SPACED.replace("camp pitch", "' camp'"), "s.yaml")
+    assert [i.code for i in edge.errors] == ["invalid_choice_value"]
+
+
+def test_odk_typing_is_for_xlsform_imports_only() -> None:
+    text = (
+        "spec: 1\nkind: questionnaire\nname: loose\ntitle: L\nchoice_lists:\n  l: [{value: '1', label: Un}]\n"
+        "items:\n  - {name: q, type: single_choice, label: Q, choice_list: l}\n"
+        "  - {name: n, type: integer, label: N, relevant: '${q} = 1'}\n"
+    )
+    strict = compile_text(text, "l.yaml")
+    assert [i.code for i in strict.errors] == ["type_mismatch"]
+    loose = compile_text(text, "l.yaml", odk_typing=True)
+    assert loose.ok and loose.compiled is not None
+    assert loose.conversions == [("items.n.relevant", "${q} = 1", "number(${q}) = 1")]
+    assert loose.compiled["items"][1]["relevant"]["src"] == "number(${q}) = 1"

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from terrain.speclang import catalog, compile_text, render
+from terrain.speclang.compiler import INTERNAL_ERROR
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "survey_specs").glob("*.yaml"))
 SOURCES = [p.read_text(encoding="utf-8") for p in EXAMPLES] + [
@@ -28,6 +29,8 @@ def check(text: str) -> None:
         assert result.compiled is not None and result.hash is not None
     else:
         assert result.compiled is None and result.hash is None and result.errors
+    # A compiler bug is never an issue of the spec: the fuzz fails on it, with the exception's name.
+    assert not [i for i in result.issues if i.code == INTERNAL_ERROR], result.issues
     for issue in result.issues:
         assert issue.line >= 1 and issue.col >= 1, issue
         assert issue.severity in ("error", "warning")
@@ -94,3 +97,57 @@ def test_pathological_inputs() -> None:
         "\ufeffspec: 1",
     ]:
         check(text)
+
+
+EXPR_ALPHABET = "${}()'\". ,-+*=<>!abcdivmorntqselz0123456789_"
+FIELDS = """\
+spec: 1
+kind: questionnaire
+name: fuzz
+title: Fuzz
+choice_lists:
+  l: [{value: a, label: A, filter: {g: x}}, {value: b, label: B}]
+items:
+  - {name: a, type: integer, label: A}
+  - {name: t, type: text, label: T}
+  - {name: s, type: single_choice, label: S, choice_list: l}
+  - {name: m, type: multiple_choice, label: M, choice_list: l}
+  - {name: d, type: date, label: D}
+  - name: r
+    type: repeat
+    label: R
+    items:
+      - {name: q, type: decimal, label: Q}
+"""
+EXPR_PIECES = st.sampled_from(
+    ["${a}", "${t}", "${s}", "${m}", "${d}", "${q}", "${c}", ".", "1", "'x'", "''", "today()", "count(${q})",
+     "sum(${q})", "selected(${m}, 'a')", "if(${a} > 1, 'x', 2)", "position(..)", "g", "value", "coalesce(.)"]
+)  # fmt: skip
+
+
+@st.composite
+def expression_text(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        return draw(st.text(alphabet=EXPR_ALPHABET, max_size=30))
+    parts = [draw(EXPR_PIECES)]
+    for _ in range(draw(st.integers(0, 3))):
+        parts.append(draw(st.sampled_from([" + ", " = ", " > ", " and ", " div ", " - ", ", "])))
+        parts.append(draw(EXPR_PIECES))
+    return "".join(parts)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["relevant", "constraint", "calculation", "required", "choice_filter"]),
+    expression_text(),
+)
+def test_random_expressions_in_a_spec_never_crash_the_compiler(key: str, expr: str) -> None:
+    import json
+
+    owner = {"calculation": "c", "choice_filter": "s"}.get(key, "a")
+    item = {
+        "c": "  - {name: c, type: calculate, calculation: %s}\n",
+        "s": "  - {name: s2, type: single_choice, label: S2, choice_list: l, choice_filter: %s}\n",
+        "a": "  - {name: a2, type: integer, label: A2, " + key + ": %s}\n",
+    }[owner]
+    check(FIELDS + item % json.dumps(expr))

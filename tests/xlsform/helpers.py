@@ -41,7 +41,8 @@ def form(survey: Rows, choices: Rows | None = None, settings: dict[str, Any] | N
 
 
 def find(result: ImportResult, code: str) -> list[ImportMessage]:
-    return [m for m in result.report if m.code == code]
+    """Entries one by one (``details``); ``report`` folds repeated ones."""
+    return [m for m in result.details if m.code == code]
 
 
 def one(result: ImportResult, code: str) -> ImportMessage:

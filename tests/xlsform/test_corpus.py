@@ -156,7 +156,7 @@ def test_metadata_and_unsupported_types() -> None:
         item("pyxform__xlsform_spec_test.xlsx", "start_test_output")["label"]["fr"]
         == "start test output: start"
     )
-    renamed = [m for m in result.report if m.code == "xlsform.name_changed"]
+    renamed = [m for m in result.details if m.code == "xlsform.name_changed"]
     assert {m.params["old"] for m in renamed} >= {"label-test", "compact-test"}
 
 

@@ -158,8 +158,128 @@ def test_scores_on_choice_codes_keep_their_logic() -> None:
     )
     result = import_xlsform(data, "score.xlsx")
     assert result.ok and result.compiled is not None, rendered(result)
-    info = one(result, "xlsform.number_conversion")
-    assert (info.row, info.column) == (4, "calculation")
+    info = one(result, "xlsform.odk_typing")  # one line for the form, with the rows
+    assert (info.severity, info.params["count"], info.params["rows"]) == ("info", 1, [4])
     score = next(i for i in result.compiled["items"] if i["name"] == "score")
     assert score["calculation"]["src"] == "number(${q1}) + number(${q2}) * 2"
     assert evaluate(score["calculation"]["ast"], EvalContext(answers={"q1": "1", "q2": "2"})) == 5
+
+
+def test_odk_loose_typing_converts_comparisons_once_per_form() -> None:
+    from terrain.expressions import EvalContext, evaluate
+
+    data = form(
+        [
+            ["type", "name", "label", "relevant", "calculation", "constraint"],
+            ["select_one yn", "q", "Q", "", "", ""],
+            ["text", "n", "N", "", "", ""],
+            ["integer", "m", "M", "${q} = 1", "", ""],
+            ["note", "x", "X", "${n} > ${m}", "", ""],
+            ["calculate", "limit", "", "", "'2024-01-01'", ""],
+            ["date", "d", "D", "", "", ". >= ${limit}"],
+        ],
+        [["list_name", "name", "label"], ["yn", "1", "Oui"], ["yn", "2", "Non"]],
+    )
+    result = import_xlsform(data, "loose.xlsx")
+    assert result.ok and result.compiled is not None, rendered(result)
+    info = one(result, "xlsform.odk_typing")
+    assert info.params["rows"] == [4, 5, 7]
+    items = {i["name"]: i for i in result.compiled["items"]}
+    assert items["m"]["relevant"]["src"] == "number(${q}) = 1"
+    assert items["x"]["relevant"]["src"] == "number(${n}) > ${m}"
+    assert items["d"]["constraint"]["src"] == ". >= date(${limit})"
+    assert evaluate(items["x"]["relevant"]["ast"], EvalContext(answers={"n": "10", "m": 9})) is True
+    assert evaluate(items["x"]["relevant"]["ast"], EvalContext(answers={"n": "8", "m": 9})) is False
+    assert "number(${q}) = 1" in (result.yaml_text or "")
+
+
+def test_names_reused_in_another_group_are_renamed_and_references_follow_the_group() -> None:
+    data = form(
+        [
+            ["type", "name", "label", "relevant"],
+            ["begin group", "adult", "Adult", ""],
+            ["integer", "age", "Age", ""],
+            ["note", "n1", "N1", "${age} > 17"],
+            ["end group", "", "", ""],
+            ["begin group", "child", "Child", ""],
+            ["integer", "age", "Age", ""],
+            ["note", "n2", "N2", "${age} < 5"],
+            ["end group", "", "", ""],
+            ["note", "n3", "N3", "${age} > 0"],
+        ]
+    )
+    result = import_xlsform(data, "dup.xlsx")
+    assert result.ok and result.compiled is not None, rendered(result)
+    msg = one(result, "xlsform.duplicate_name_renamed")
+    assert (msg.severity, msg.row, msg.params["new"], msg.params["first_row"]) == ("warning", 7, "age_2", 3)
+    adult, child, n3 = result.compiled["items"]
+    assert adult["items"][1]["relevant"]["src"] == "${age} > 17"
+    assert child["items"][1]["relevant"]["src"] == "${age_2} < 5"
+    assert n3["relevant"]["src"] == "${age} > 0"  # outside both groups: the first one
+
+
+def test_same_name_twice_in_one_group_is_still_refused() -> None:
+    data = form([["type", "name", "label"], ["integer", "a", "A"], ["text", "a", "A2"]])
+    result = import_xlsform(data, "dup.xlsx")
+    assert not result.ok
+    assert one(result, "xlsform.duplicate_name").row == 3
+
+
+def test_multiple_choice_values_with_spaces_are_mapped_and_single_ones_kept() -> None:
+    data = form(
+        [
+            ["type", "name", "label", "relevant"],
+            ["select_multiple why", "why", "Why", ""],
+            ["select_one place", "place", "Where", ""],
+            ["note", "n", "N", "selected(${why}, 'better access')"],
+        ],
+        [
+            ["list_name", "name", "label"],
+            ["why", "better access", "Better access"],
+            ["why", "cost", "Cost"],
+            ["place", "camp pitch", "Camp pitch"],
+            ["place", "hotel", "Hotel"],
+        ],
+    )
+    result = import_xlsform(data, "spaces.xlsx")
+    assert result.ok and result.compiled is not None, rendered(result)
+    msg = one(result, "xlsform.choice_values_mapped")
+    assert (msg.sheet, msg.row, msg.params["list"], msg.params["count"]) == ("choices", 2, "why", 1)
+    lists = result.compiled["choice_lists"]
+    assert lists["why"][0]["value"] == "better_access"
+    assert lists["why"][0]["filter"] == {"xlsform_name": "better access"}
+    assert lists["place"][0]["value"] == "camp pitch"
+    note = result.compiled["items"][2]
+    assert note["relevant"]["src"] == "selected(${why}, 'better_access')"
+
+
+def test_vendor_forms_details() -> None:
+    """SurveyCTO's `value` column, a nameless note, a default that is no choice, `calculation: .`, vendor
+    functions (reported, dropped) and a dropped expression that names no field (refused)."""
+    data = form(
+        [
+            ["type", "name", "label", "default", "calculation"],
+            ["note", "", "Read this", "", ""],
+            ["note", "", "", "", ""],
+            ["select_one l", "q", "Q", "PLACEHOLDER", ""],
+            ["calculate", "c", "", "", "."],
+            ["calculate", "t", "", "", "duration()"],
+        ],
+        [["list_name", "value", "label"], ["l", "a", "A"]],
+    )
+    result = import_xlsform(data, "vendor.xlsx")
+    assert result.ok and result.compiled is not None, rendered(result)
+    assert one(result, "xlsform.note_named").params["name"] == "note_2"
+    assert one(result, "xlsform.empty_note_skipped").row == 3
+    assert one(result, "xlsform.default_not_a_choice").row == 4
+    assert one(result, "xlsform.self_calculation").params["rows"] == [5]
+    assert one(result, "xlsform.unsupported_expression").row == 6
+    names = [i["name"] for i in result.compiled["items"]]
+    assert names == ["note_2", "q", "c", "t"]
+    assert result.compiled["items"][2]["calculation"]["src"] == "''"
+
+    broken = form([["type", "name", "calculation"], ["calculate", "t", "pulldata('x', ${nowhere})"]])
+    refused = import_xlsform(broken, "broken.xlsx")
+    assert not refused.ok
+    msg = one(refused, "xlsform.unknown_reference")
+    assert (msg.severity, msg.row, msg.column, msg.params["name"]) == ("error", 2, "calculation", "nowhere")

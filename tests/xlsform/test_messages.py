@@ -47,3 +47,21 @@ def test_render_place_forms() -> None:
     assert render_message(msg, "de") == render_message(msg, "fr")
     odd = ImportMessage("warning", "", None, None, "xlsform.nope", {"a": 1})
     assert render_message(odd, "en") == "xlsform.nope {'a': 1}"
+
+
+def test_group_report_folds_repeated_warnings_only() -> None:
+    from terrain.xlsform.messages import ImportMessage, group_report, render_message, row_ranges
+
+    rep = [
+        ImportMessage("warning", "survey", r, "name", "xlsform.name_changed", {"old": f"a-{r}", "new": "b"})
+        for r in (3, 4, 5, 9)
+    ]
+    rep.append(ImportMessage("error", "survey", 7, "name", "xlsform.missing_name", {}))
+    rep.append(ImportMessage("error", "survey", 8, "name", "xlsform.missing_name", {}))
+    rep.append(ImportMessage("error", "survey", 10, "name", "xlsform.missing_name", {}))
+    grouped = group_report(rep)
+    assert [m.code for m in grouped] == ["xlsform.name_changed", *["xlsform.missing_name"] * 3]
+    assert grouped[0].params["repeated"] == [3, 4, 5, 9]
+    assert render_message(grouped[0], "en").endswith("(4 times in all, rows 3-5, 9)")
+    assert group_report(rep[:2]) == rep[:2]  # two of a kind stay as they are
+    assert row_ranges(list(range(1, 40, 2)), limit=3) == "1, 3, 5, ..."

@@ -3,7 +3,7 @@
 Pure Python, no I/O. The semantics are specified in docs/expressions.md and tests/vectors/expressions.json.
 """
 
-from .checker import TYPES, infer_type
+from .checker import TYPES, coerce_odk, infer_type
 from .errors import MESSAGES, ExpressionError
 from .evaluator import EvalContext, Value, compile_tree, evaluate, format_date
 from .functions import FUNCTIONS, FunctionSpec
@@ -18,6 +18,7 @@ __all__ = [
     "ExpressionError",
     "FunctionSpec",
     "Value",
+    "coerce_odk",
     "compile_tree",
     "evaluate",
     "format_date",

@@ -33,10 +33,83 @@ def infer_type(tree: Node, types: Mapping[str, str], current: str | None = None)
     return _Checker(types, current).infer(tree)
 
 
+def coerce_odk(tree: Node, types: Mapping[str, str], current: str | None = None) -> tuple[Node, int]:
+    """ODK's loose typing made explicit: a copy of the tree where each operand or argument that the strict
+    checker refuses but ODK converts (XPath 1.0: ``${choice} = 1`` compares numbers, ``'2' < ${n}`` too, text
+    in arithmetic is a number, ``. >= ${date_text}`` compares dates) is wrapped in number(), date(),
+    boolean() or string(), and the number of conversions. The evaluator already compares and computes by
+    converting, so the value is the one ODK gives; the conversion only makes the type explicit. Type errors
+    that no conversion explains still raise ExpressionError. For XLSForm imports only: specs written in
+    Terrain's YAML keep the strict check, where such mixes are mistakes."""
+    copy = _copy(tree)
+    checker = _Checker(types, current, loose=True)
+    checker.infer(copy)
+    return copy, checker.converted
+
+
+def _copy(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _copy(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_copy(v) for v in node]
+    return node
+
+
+def _wrap(function: str, node: Node) -> Node:
+    if function == "number" and node["t"] == "str":
+        try:
+            value = float(node["v"].strip())
+        except ValueError:
+            pass
+        else:
+            if value == value and abs(value) != float("inf"):  # not NaN
+                return {"t": "num", "v": int(value) if value.is_integer() else value}
+    return {"t": "call", "f": function, "a": [node]}
+
+
+_TO_NUMBER = frozenset({"string", "boolean"})
+
+
+def _odk_operands(op: str, ln: Node, lt: str, rn: Node, rt: str) -> tuple[Node, Node] | None:
+    """The operands converted as ODK would (None: ODK would not convert them either)."""
+    if op in ("=", "!="):
+        if lt == "number" and rt in _TO_NUMBER:
+            return ln, _wrap("number", rn)
+        if rt == "number" and lt in _TO_NUMBER:
+            return _wrap("number", ln), rn
+        if lt in _DATES and rt == "string":
+            return ln, _wrap("date", rn)
+        if rt in _DATES and lt == "string":
+            return _wrap("date", ln), rn
+        if lt == "boolean" and rt != "boolean":
+            return ln, _wrap("boolean", rn)
+        if rt == "boolean" and lt != "boolean":
+            return _wrap("boolean", ln), rn
+        return None
+    if op in _RELATIONAL:
+        if lt in _DATES and rt == "string":
+            return ln, _wrap("date", rn)
+        if rt in _DATES and lt == "string":
+            return _wrap("date", ln), rn
+        if lt in _DATES and rt == "number":
+            return _wrap("decimal-date-time", ln), rn
+        if rt in _DATES and lt == "number":
+            return ln, _wrap("decimal-date-time", rn)
+    if op in _RELATIONAL or op in _ARITH:
+        new_l = _wrap("date" if op == "-" and rt in _DATES else "number", ln) if lt in _TO_NUMBER else ln
+        new_r = _wrap("date" if op == "-" and lt in _DATES else "number", rn) if rt in _TO_NUMBER else rn
+        if new_l is ln and new_r is rn:
+            return None
+        return new_l, new_r
+    return None
+
+
 class _Checker:
-    def __init__(self, types: Mapping[str, str], current: str | None) -> None:
+    def __init__(self, types: Mapping[str, str], current: str | None, loose: bool = False) -> None:
         self.types = types
         self.current = current
+        self.loose = loose
+        self.converted = 0
 
     def infer(self, node: Node) -> str:
         t = node["t"]
@@ -56,6 +129,10 @@ class _Checker:
             return self.current
         if t == "neg":
             inner = self.infer(node["e"])
+            if self.loose and inner in _TO_NUMBER:
+                node["e"] = _wrap("number", node["e"])
+                self.converted += 1
+                return "number"
             if inner not in ("number", "any"):
                 raise ExpressionError("bad_operand", {"op": "-", "type": inner})
             return "number"
@@ -69,6 +146,17 @@ class _Checker:
         op = node["op"]
         ln, rn = node["l"], node["r"]
         lt, rt = self.infer(ln), self.infer(rn)
+        try:
+            return self.binary_type(op, ln, lt, rn, rt)
+        except ExpressionError:
+            fixed = _odk_operands(op, ln, lt, rn, rt) if self.loose else None
+            if fixed is None:
+                raise
+        node["l"], node["r"] = fixed
+        self.converted += 1
+        return self.binary_type(op, fixed[0], self.infer(fixed[0]), fixed[1], self.infer(fixed[1]))
+
+    def binary_type(self, op: str, ln: Node, lt: str, rn: Node, rt: str) -> str:
         if op in ("and", "or"):
             return "boolean"
         if op in ("=", "!="):
@@ -132,6 +220,13 @@ class _Checker:
             allowed = spec.args[min(index, len(spec.args) - 1)]
             if actual == "any" or allowed == "any" or actual in allowed.split("|"):
                 continue
+            if self.loose:
+                target = next((f for f in ("string", "number", "date") if f in allowed.split("|")), None)
+                if target is not None:
+                    args[index] = _wrap(target, args[index])
+                    arg_types[index] = self.infer(args[index])
+                    self.converted += 1
+                    continue
             raise ExpressionError(
                 "argument_type", {"name": name, "index": index + 1, "expected": allowed, "actual": actual}
             )

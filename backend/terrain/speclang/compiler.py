@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import heapq
+import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -28,7 +29,11 @@ from .yamlsource import (
     value_pos,
 )
 
+logger = logging.getLogger(__name__)
+
 FORMAT = 1
+# The issue code of a compiler bug (never a defect of the spec): tests fail when it appears.
+INTERNAL_ERROR = "internal_error"
 KINDS = ("questionnaire", "interview_guide", "observation_log")
 SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 # At most 55 characters: with the suffixes the compiler derives (`__covered`, `_other`) a stored item
@@ -151,6 +156,8 @@ class CompileResult:
     compiled: dict[str, Any] | None
     issues: list[SpecIssue]
     hash: str | None
+    # With odk_typing: (path, source, converted source) of each expression given ODK's conversions.
+    conversions: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[SpecIssue]:
@@ -209,6 +216,7 @@ class ExprTask:
     owner: str | None
     filter_props: frozenset[str] | None = None
     offsets: list[tuple[int, int]] = field(default_factory=list)
+    compiled: dict[str, Any] | None = None  # the {"src", "ast"} put in the compiled spec
 
 
 @dataclass
@@ -313,7 +321,11 @@ def _original_offset(offset: int, marks: list[tuple[int, int]]) -> int:
 
 
 class Compiler:
-    def __init__(self, text: str, filename: str) -> None:
+    def __init__(self, text: str, filename: str, odk_typing: bool = False) -> None:
+        self.odk_typing = odk_typing
+        self.conversions: list[tuple[str, str, str]] = []
+        # id(choice list) -> (position, path, value) of its values holding a space
+        self.spaced_values: dict[int, list[tuple[Pos, str, str]]] = {}
         self.text = text
         self.file = filename
         self.lines = text.splitlines()
@@ -498,11 +510,11 @@ class Compiler:
         except ex.ExpressionError as error:
             self.expr_issue(task, error)
             return None, None
-        except Exception:  # a bug in the parser must not become a stack trace for the coordinator
-            self.issue(pos, task.path, "syntax_error", token=src[:20])
-            return None, None
+        # Any other exception is a bug of the parser: it reaches compile_text's internal_error, never a
+        # syntax error blamed on the coordinator's text.
         self.exprs.append(task)
-        return {"src": src, "ast": task.tree}, task
+        task.compiled = {"src": src, "ast": task.tree}
+        return task.compiled, task
 
     # --- names ------------------------------------------------------------------------------------------
 
@@ -746,9 +758,13 @@ class Compiler:
                 self.issue(vpos, f"{cpath}.value", "invalid_choice_value", value=str(raw))
                 continue
             text = str(raw)
-            if not text or any(c.isspace() for c in text):
+            if not text or text != text.strip() or any(c.isspace() and c != " " for c in text):
                 self.issue(vpos, f"{cpath}.value", "invalid_choice_value", value=text)
                 continue
+            if " " in text:
+                # Safe for a single answer (stored whole); a multiple answer is written space-separated
+                # (ODK submissions): item_choices refuses such a list for multiple choices and rankings.
+                self.spaced_values.setdefault(id(out), []).append((vpos, f"{cpath}.value", text))
             if text in seen:
                 self.issue(vpos, f"{cpath}.value", "duplicate_choice_value", value=text, line=seen[text])
                 continue
@@ -980,6 +996,9 @@ class Compiler:
         if list_name is None:
             return None
         values = self.lists[list_name]
+        if type_ in ("multiple_choice", "ranking"):
+            for vpos, vpath, text in self.spaced_values.pop(id(values), []):
+                self.issue(vpos, vpath, "invalid_choice_value", value=text)
         if type_ == "likert":
             lpos = value_pos(node, "choices" if inline is not None else "choice_list", pos)
             for choice in values:
@@ -1258,12 +1277,11 @@ class Compiler:
             task, item = self.calcs[name]
             if id(task) in {id(self.exprs[i]) for i in broken}:
                 continue
+            self.coerce(task, types)
             try:
                 inferred = ex.infer_type(task.tree, types, None)
             except ex.ExpressionError as error:
                 self.expr_issue(task, error)
-                continue
-            except Exception:
                 continue
             types[name] = inferred
             item["value_type"] = inferred
@@ -1275,16 +1293,34 @@ class Compiler:
             if task.filter_props is not None:
                 local = dict(types)
                 local.update({CHOICE_PREFIX + p: "any" for p in task.filter_props})
+            else:
+                self.coerce(task, local)
             try:
                 result = ex.infer_type(task.tree, local, task.current)
             except ex.ExpressionError as error:
                 self.expr_issue(task, error)
                 continue
-            except Exception:
-                continue
             if task.key == "count" and result not in ("number", "any", "string"):
                 self.issue(task.pos, task.path, "count_not_number", type=result)
         return order
+
+    def coerce(self, task: ExprTask, types: dict[str, str]) -> None:
+        """XLSForm imports: make ODK's conversions explicit (number(), date()...) in the tree and its source,
+        recorded in ``conversions``; a type error no conversion explains is left to infer_type."""
+        if not self.odk_typing or task.compiled is None:
+            return
+        try:
+            tree, count = ex.coerce_odk(task.tree, types, task.current)
+        except ex.ExpressionError:
+            return
+        if not count:
+            return
+        src = ex.to_source(tree)
+        self.conversions.append((task.path, task.src, src))
+        task.tree = tree
+        task.src = src
+        task.compiled["ast"] = tree
+        task.compiled["src"] = src
 
     def check_refs(self, task: ExprTask) -> bool:
         ok = True
@@ -1412,17 +1448,20 @@ def _capped(issues: list[SpecIssue], filename: str) -> list[SpecIssue]:
     return [*kept, summary]
 
 
-def compile_text(text: str, filename: str = "<spec>") -> CompileResult:
-    """Compile spec YAML. Never raises: every problem is an issue of the result."""
+def compile_text(text: str, filename: str = "<spec>", *, odk_typing: bool = False) -> CompileResult:
+    """Compile spec YAML. Never raises: every problem is an issue of the result. ``odk_typing`` (XLSForm
+    imports only) converts operands as ODK does instead of refusing text mixed with numbers or dates; the
+    converted sources are listed in ``conversions``."""
     if not isinstance(text, str):
         text = str(text)
     size = utf8_size(text)
     if size > MAX_SOURCE_BYTES:  # before any parser, and before the text is split into lines
         issue = SpecIssue(filename, 1, 1, "", "source_too_large", {"size": size, "max": MAX_SOURCE_BYTES})
         return CompileResult(None, [issue], None)
-    compiler = Compiler(text, filename)
+    compiler = Compiler(text, filename, odk_typing)
     try:
         result = compiler.run()
+        result.conversions = compiler.conversions
         # In file order, as a coordinator reads the file (sorted() is stable for issues at one place).
         result.issues.sort(key=lambda issue: (issue.line, issue.col))
         result.issues = _capped(result.issues, filename)
@@ -1430,7 +1469,10 @@ def compile_text(text: str, filename: str = "<spec>") -> CompileResult:
     except RecursionError:
         compiler.issue((0, 0), "", "too_deep", max=MAX_NESTING)
     except Exception as exc:  # last resort: a compiler bug is reported as an issue, never a stack trace
-        compiler.issue((0, 0), "", "internal_error", error=type(exc).__name__)
+        # Logged with its traceback so that it is fixed, not mistaken for a defect of the spec; the tests
+        # assert that no compilation ever produces this issue.
+        logger.exception("internal compiler error in %s", filename)
+        compiler.issue((0, 0), "", INTERNAL_ERROR, error=type(exc).__name__)
     return CompileResult(None, _capped(compiler.issues, filename), None)
 
 

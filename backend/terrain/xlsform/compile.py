@@ -7,6 +7,7 @@ from typing import Any
 
 from .messages import ImportMessage
 from .workbook import Sheet
+from .yamlio import yaml_dump
 
 # Spec keys -> the XLSForm column they came from.
 COLUMNS = {
@@ -48,16 +49,37 @@ def compile_document(
     report: list[ImportMessage],
     name_rows: dict[str, int],
     sheets: dict[str, Sheet],
-) -> dict[str, Any] | None:
-    """The compiled spec, or None when the compiler refuses the document (its issues are in the report)."""
+    odk_typing: bool = False,
+) -> tuple[dict[str, Any] | None, str]:
+    """The compiled spec (None when the compiler refuses the document: its issues are in the report) and the
+    YAML text. With ``odk_typing`` (forms written for ODK), the conversions ODK makes implicitly are written
+    into the expressions of the document and the YAML, and reported once for the form."""
     try:
         from terrain.speclang import compile_text, render
     except ImportError:  # the compiler is optional at import time only while it is being written
         report.append(ImportMessage("warning", "", None, None, "xlsform.compiler_unavailable", {}))
-        return None
-    result = compile_text(yaml_text, filename)
+        return None, yaml_text
+    result = compile_text(yaml_text, filename, odk_typing=odk_typing)
     survey = sheets.get("survey")
     survey_title = survey.title if survey else "survey"
+    if result.conversions:
+        rows: list[int] = []
+        for path, _, converted in result.conversions:
+            _patch(document, path, converted)
+            row, _ = locate(path, name_rows)
+            if row is not None and row not in rows:
+                rows.append(row)
+        yaml_text = yaml_dump(document)
+        report.append(
+            ImportMessage(
+                "info",
+                survey_title,
+                None,
+                None,
+                "xlsform.odk_typing",
+                {"count": len(result.conversions), "rows": sorted(rows), "example": result.conversions[0][2]},
+            )
+        )
     for issue in result.issues:
         path = str(getattr(issue, "path", "") or "")
         row, column = locate(path, name_rows)
@@ -82,4 +104,22 @@ def compile_document(
             )
         )
     compiled: dict[str, Any] | None = result.compiled if result.ok else None
-    return compiled
+    return compiled, yaml_text
+
+
+def _patch(document: dict[str, Any], path: str, source: str) -> None:
+    """Put ``source`` at ``path`` (``items.g.items.q.relevant``) of the document."""
+    parts = path.split(".")
+    node: Any = document
+    i = 0
+    while i < len(parts) - 1:
+        key = parts[i]
+        if key in ("items", "rows") and isinstance(node.get(key), list):
+            node = next((n for n in node[key] if n.get("name") == parts[i + 1]), None)
+            if node is None:
+                raise KeyError(path)  # a compiler path always names an item of the document
+            i += 2
+        else:
+            node = node[key]
+            i += 1
+    node[parts[-1]] = source

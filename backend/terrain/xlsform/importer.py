@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from terrain.expressions import ExpressionError, parse, to_source
+from terrain.expressions import ExpressionError, parse
 from terrain.speclang.compiler import METADATA as COLLECTED_METADATA
 
 from .languages import language_code
-from .messages import ImportMessage, Severity
+from .messages import ImportMessage, Severity, group_report
 from .workbook import Row, Sheet, WorkbookError, load_bytes, read_workbook
 from .yamlio import yaml_dump
+
+logger = logging.getLogger(__name__)
 
 SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 ITEM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,54}$")  # as the spec compiler
@@ -187,6 +191,33 @@ UNSUPPORTED_FUNCTIONS = {
     "substring-after",
     "string",
     "number",
+    # SurveyCTO, CHT (Enketo) and Collect extensions: their meaning lives in those apps.
+    "duration",
+    "phone-call-log",
+    "phone-call-duration",
+    "collect-is-phone-app",
+    "device-info",
+    "choice-label",
+    "plug-in-metadata",
+    "date-time",
+    "difference-in-months",
+    "add-date",
+    "parse-timestamp-to-date",
+    "to-date",
+    "z-score",
+    "cht:extension-lib",
+    "index",
+    "empty",
+    "join-if",
+    "sum-if",
+    "count-if",
+    "min-if",
+    "max-if",
+    "rank-index",
+    "item-at",
+    "item-index",
+    "de-duplicate",
+    "count-items",
 }
 BUILTIN_YES_NO = {"yes": {"oui"}, "no": {"non"}}
 
@@ -199,6 +230,12 @@ class ImportResult:
     ok: bool
     compiled: dict[str, Any] | None = None
     name_rows: dict[str, int] = field(default_factory=dict)
+    # Every entry one by one; ``report`` folds repeated warnings and infos into one line (group_report).
+    details: list[ImportMessage] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.details:  # refused before grouping: the report is already entry by entry
+            self.details = list(self.report)
 
 
 def sanitize_spec_name(raw: str) -> str:
@@ -212,7 +249,18 @@ def sanitize_spec_name(raw: str) -> str:
 
 def _sanitize_item_name(raw: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_]", "_", raw)
-    return name if ITEM_NAME.match(name) else f"_{name}"
+    if not ITEM_NAME.match(name[:1]):
+        name = f"_{name}"
+    return name[:55]  # the compiler's limit
+
+
+def _unique(name: str, taken: Collection[str]) -> str:
+    n = 2
+    new = name
+    while new in taken:
+        suffix = f"_{n}"
+        new, n = name[: 55 - len(suffix)] + suffix, n + 1
+    return new
 
 
 @dataclass
@@ -228,7 +276,6 @@ class _Importer:
         self.report: list[ImportMessage] = []
         self.sheets: dict[str, Sheet] = {}
         self.langs: dict[str, str] = {}  # XLSForm language name ("" = no language) -> Terrain code
-        self.renames: dict[str, str] = {}
         self.name_rows: dict[str, int] = {}
         self.lists: dict[str, list[dict[str, Any]]] = {}
         self.list_rows: dict[str, int] = {}
@@ -237,11 +284,18 @@ class _Importer:
         self.lists_yes_no: set[str] = set()
         self.lists_derived: set[str] = set()
         self.metadata: list[str] = []
-        self.choice_names: set[str] = set()
         self.foreign = True  # False when the workbook was written by Terrain's exporter
         self.reported_columns: set[tuple[str, str]] = set()
         self.referenced: set[str] = set()
         self.metadata_names: set[str] = set()
+        self.choice_rows: dict[tuple[str, str], int] = {}  # (list, value) -> choices sheet row
+        self.row_names: dict[int, str] = {}  # survey row -> Terrain name
+        self.occurrences: dict[str, list[tuple[str, int]]] = {}  # XLSForm name -> [(Terrain name, group row)]
+        self.group_ends: dict[int, int] = {}  # begin row -> end row
+        self.name_first_rows: dict[str, int] = {}
+        self.current_row = 0  # the survey row being read (0: none), for references
+        self.all_names: set[str] = set()  # Terrain names of every survey row
+        self.self_calculations: list[int] = []  # rows of `calculation: .`
 
     # -- report -------------------------------------------------------------------------------------------
     def add(
@@ -260,6 +314,7 @@ class _Importer:
         self._languages(survey, settings)
         self._choices()
         items = self._survey(survey)
+        self._safe_choice_values(items)
         return self._document(settings, items)
 
     def _find_sheets(self) -> Sheet | None:
@@ -370,6 +425,13 @@ class _Importer:
         sheet = self.sheets.get("choices")
         if sheet is None:
             return
+        if "name" not in sheet.headers and "value" in sheet.headers:
+            # SurveyCTO calls the choice value column `value`.
+            for row in sheet.rows:
+                if "value" in row.values:
+                    row.values["name"] = row.values.pop("value")
+            sheet.headers["name"] = sheet.headers.pop("value")
+            sheet.columns = [("name" if c == "value" else c) for c in sheet.columns]
         if sheet.rows and ("list_name" not in sheet.headers or "name" not in sheet.headers):
             self.add("error", sheet.title, 1, None, "xlsform.missing_column", column="list_name, name")
             return
@@ -435,6 +497,58 @@ class _Importer:
             if filt:
                 choice["filter"] = filt
             self.lists.setdefault(list_name, []).append(choice)
+            self.choice_rows[(list_name, value)] = row.number
+
+    def _safe_choice_values(self, items: list[dict[str, Any]]) -> None:
+        """Values with spaces are kept for single choices (stored whole). A multiple choice or a ranking is
+        written space-separated in ODK submissions, so there each such value is mapped to a safe one
+        (spaces -> `_`); the original stays on the choice as property `xlsform_name` (a choices column of
+        the export), expressions quoting it follow, and the mapping is reported once per list."""
+        multiple = {i["choice_list"] for i in _walk(items) if i.get("type") in ("multiple_choice", "ranking")}
+        mapping: dict[str, str] = {}
+        sheet = self.sheets.get("choices")
+        title = sheet.title if sheet else "choices"
+        for list_name in sorted(multiple & set(self.lists)):
+            choices = self.lists[list_name]
+            taken = {c["value"] for c in choices}
+            rows: list[int] = []
+            for choice in choices:
+                old = choice["value"]
+                if not re.search(r"\s", old):
+                    continue
+                base = re.sub(r"\s+", "_", old.strip()) or "_"
+                new, n = base, 2
+                while new in taken:
+                    new, n = f"{base}_{n}", n + 1
+                taken.add(new)
+                choice["value"] = new
+                choice.setdefault("filter", {})["xlsform_name"] = old
+                mapping[old] = new
+                rows.append(self.choice_rows.get((list_name, old), 0))
+            if rows:
+                example = next(c for c in choices if c.get("filter", {}).get("xlsform_name"))
+                self.add(
+                    "warning",
+                    title,
+                    rows[0],
+                    "name",
+                    "xlsform.choice_values_mapped",
+                    list=list_name,
+                    count=len(rows),
+                    rows=rows,
+                    old=example["filter"]["xlsform_name"],
+                    new=example["value"],
+                )
+        if not mapping:
+            return
+        quoted = re.compile(
+            "|".join(f"'{re.escape(o)}'|\"{re.escape(o)}\"" for o in sorted(mapping, key=len, reverse=True))
+        )
+        for item in _walk(items):
+            for key in ("relevant", "constraint", "required", "calculation", "choice_filter", "count"):
+                value = item.get(key)
+                if isinstance(value, str):
+                    item[key] = quoted.sub(lambda m: "'" + mapping[m.group(0)[1:-1]] + "'", value)
 
     def _column_ignored(self, sheet: Sheet, key: str) -> None:
         if (sheet.title, key) in self.reported_columns:
@@ -444,38 +558,66 @@ class _Importer:
 
     # -- survey ---------------------------------------------------------------------------------------------
     def _collect_names(self, survey: Sheet) -> None:
-        taken: set[str] = set()
+        """The Terrain name of every survey row. XLSForm names are unique per group, Terrain's per spec: a
+        name already used in another group gets a suffix (reported), and `${name}` resolves as ODK does, to
+        the one in the innermost group that holds the reference (else to the first one)."""
+        taken: dict[str, int] = {}  # Terrain name -> begin row of its group (0: top level)
+        stack: list[int] = []
         for row in survey.rows:
+            norm = " ".join(row.get("type").lower().replace("_", " ").split())
+            if norm.startswith("end "):
+                if stack:
+                    self.group_ends[stack.pop()] = row.number
+                continue
             raw = row.get("name")
-            if not raw or row.get("type").lower().replace("_", " ").startswith("end "):
+            container = stack[-1] if stack else 0
+            if norm.startswith("begin "):
+                stack.append(row.number)
+            if not raw:
                 continue
             new = _sanitize_item_name(raw)
-            if new != raw:
-                base, n = new, 2
-                while new in taken:
-                    new, n = f"{base}_{n}", n + 1
+            if new in taken and (new != raw or taken[new] != container):
+                first = self.name_first_rows.get(new, 0)
+                new = _unique(new, taken)
+                self.add(
+                    "warning",
+                    survey.title,
+                    row.number,
+                    "name",
+                    "xlsform.duplicate_name_renamed",
+                    name=raw,
+                    new=new,
+                    first_row=first,
+                )
+            elif new != raw:
                 self.add(
                     "warning", survey.title, row.number, "name", "xlsform.name_changed", old=raw, new=new
                 )
-                self.renames[raw] = new
-            taken.add(new)
-        # Single-choice questions: XLSForm scores add their (numeric) codes, `${q1} + ${q2}`, which
-        # Terrain's checker refuses for text; those operands are wrapped in number() at import.
-        self.choice_names = {
-            self.renames.get(row.get("name"), row.get("name"))
-            for row in survey.rows
-            if row.get("type").lower().replace("_", " ").startswith("select one ")
-        }
-        # Names other rows refer to: an unsupported question that is referenced becomes a text question,
-        # so the expressions that use it still compile.
+            taken.setdefault(new, container)
+            self.name_first_rows.setdefault(new, row.number)
+            self.row_names[row.number] = new
+            self.occurrences.setdefault(raw, []).append((new, container))
+            self.all_names.add(new)
         for row in survey.rows:
             for value in row.values.values():
                 self.referenced.update(REF.findall(value))
 
+    def _resolve(self, raw: str) -> str:
+        """The Terrain name `${raw}` designates from the row being read."""
+        found = self.occurrences.get(raw)
+        if not found:
+            return raw
+        best, depth = found[0][0], -1
+        for name, begin in found:
+            end = self.group_ends.get(begin, 1 << 30)
+            if (begin == 0 or begin < self.current_row <= end) and begin > depth:
+                best, depth = name, begin
+        return best
+
     def _rename_refs(self, text: str) -> str:
-        if not self.renames:
+        if not self.occurrences:
             return text
-        return REF.sub(lambda m: "${" + self.renames.get(m.group(1), m.group(1)) + "}", text)
+        return REF.sub(lambda m: "${" + self._resolve(m.group(1)) + "}", text)
 
     def _meta_refs(self, text: str, sheet: Sheet, row: Row, column: str) -> str:
         """Metadata are not fields in Terrain: `${start}` in a text becomes the plain word, reported."""
@@ -506,6 +648,17 @@ class _Importer:
                 continue
             container = stack[-1].item["items"] if stack else root
             self._row(survey, row, raw_type, container, stack)
+        if self.self_calculations:
+            rows = self.self_calculations
+            self.add(
+                "warning",
+                survey.title,
+                rows[0],
+                "calculation",
+                "xlsform.self_calculation",
+                rows=rows,
+                count=len(rows),
+            )
         for frame in reversed(stack):
             self.add(
                 "error",
@@ -523,7 +676,7 @@ class _Importer:
         if not raw:
             self.add("error", survey.title, row.number, "name", "xlsform.missing_name")
             return None
-        name = self.renames.get(raw, raw)
+        name = self.row_names.get(row.number, raw)
         if name in self.name_rows:
             self.add(
                 "error",
@@ -543,6 +696,7 @@ class _Importer:
     def _row(
         self, survey: Sheet, row: Row, raw_type: str, container: list[dict[str, Any]], stack: list[_Frame]
     ) -> None:
+        self.current_row = row.number
         low = raw_type.lower()
         norm = low.replace("_", " ")
         if norm in ("end group", "end repeat", "end loop"):
@@ -582,6 +736,16 @@ class _Importer:
             if name:
                 self.metadata_names.add(name)
             return
+        if low == "note" and not row.get("name"):
+            # ODK shows a note without a name; Terrain needs one (or nothing to show: skipped).
+            if not self._text(survey, row, "label"):
+                self.add("info", survey.title, row.number, "name", "xlsform.empty_note_skipped")
+                return
+            name = _unique(f"note_{row.number}", self.all_names | set(self.name_rows))
+            self.row_names[row.number] = name
+            self.all_names.add(name)
+            row.values["name"] = name
+            self.add("info", survey.title, row.number, "name", "xlsform.note_named", name=name)
         if row.get("terrain::other") == "companion":
             # The exporter wrote the companion of an `other: true` choice; the compiler makes it again.
             self._name(survey, row)
@@ -797,7 +961,11 @@ class _Importer:
         hint = self._label_value(self._text(survey, row, "hint"), survey, row, "hint")
         if hint is not None:
             item["hint"] = hint
-        if ttype == "calculate":
+        if ttype == "calculate" and row.get("calculation").strip() == ".":
+            # ODK: the field keeps the value it was loaded with (CHT inputs, preloads); Terrain loads none.
+            item["calculation"] = "''"
+            self.self_calculations.append(row.number)
+        elif ttype == "calculate":
             self._expr_prop(item, "calculation", survey, row, "calculation")
             if "calculation" not in item:
                 # Without its formula the value can only be typed in: keep the field so references hold.
@@ -838,6 +1006,21 @@ class _Importer:
             item["sensitive"] = True
         if appearance:
             item["appearance"] = appearance
+        if list_name is not None and "default" in item:
+            values = {c["value"] for c in self.lists.get(list_name, [])}
+            wanted = item["default"] if isinstance(item["default"], list) else [item["default"]]
+            if not set(map(str, wanted)) <= values:
+                # ODK selects nothing for a default that is not a choice (often a placeholder).
+                self.add(
+                    "warning",
+                    survey.title,
+                    row.number,
+                    "default",
+                    "xlsform.default_not_a_choice",
+                    value=row.get("default"),
+                    list=list_name,
+                )
+                del item["default"]
         if list_name is not None:
             item["choice_list"] = list_name
             self.lists_used.add(list_name)
@@ -920,8 +1103,20 @@ class _Importer:
         except ExpressionError as exc:
             name = str(exc.params.get("name", ""))
             unsupported = (
-                exc.code == "unknown_function" and (name in UNSUPPORTED_FUNCTIONS or ":" in name)
-            ) or (exc.code == "unexpected_character" and exc.params.get("char") in ("/", "[", "@"))
+                (exc.code == "unknown_function" and (name in UNSUPPORTED_FUNCTIONS or ":" in name))
+                or (exc.code == "unexpected_character" and exc.params.get("char") in ("/", "[", "@"))
+                # SurveyCTO's `${x} = null`: an XPath path to nothing, not a field
+                or (exc.code == "bare_name" and name == "null")
+                # SurveyCTO's coalesce() takes any number of arguments, ODK's and Terrain's two
+                or (exc.code == "wrong_arity" and name == "coalesce")
+            )
+            missing = [n for n in REF.findall(text) if n not in self.all_names]
+            if unsupported and missing:
+                # Dropped or not, a reference to no field is the form's own defect (ODK refuses it too).
+                self.add(
+                    "error", survey.title, row.number, column, "xlsform.unknown_reference", name=missing[0]
+                )
+                return None
             code = "xlsform.unsupported_expression" if unsupported else "xlsform.bad_expression"
             self.add(
                 "warning" if unsupported else "error",
@@ -934,10 +1129,7 @@ class _Importer:
                 offset=exc.offset,
             )
             return None
-        converted = _numbers_for_choices(tree, self.choice_names)
-        if converted != tree:
-            text = to_source(converted)
-            self.add("info", survey.title, row.number, column, "xlsform.number_conversion", expression=text)
+        del tree  # ODK's loose typing is made explicit by the compiler (odk_typing), reported once
         return text
 
     def _expr_prop(self, item: dict[str, Any], key: str, survey: Sheet, row: Row, column: str) -> None:
@@ -1088,12 +1280,13 @@ class _Importer:
         try:
             parse(rewritten)
         except ExpressionError as exc:
+            unsupported = exc.code == "unknown_function" and exc.params.get("name") in UNSUPPORTED_FUNCTIONS
             self.add(
-                "error",
+                "warning" if unsupported else "error",
                 survey.title,
                 row.number,
                 "choice_filter",
-                "xlsform.bad_expression",
+                "xlsform.unsupported_expression" if unsupported else "xlsform.bad_expression",
                 expression=raw,
                 detail=exc.message(),
                 offset=exc.offset,
@@ -1206,25 +1399,6 @@ def _walk(items: list[dict[str, Any]]) -> Any:
         yield from _walk(item.get("items") or [])
 
 
-ARITHMETIC = ("+", "-", "*", "div", "mod")
-
-
-def _numbers_for_choices(node: Any, choices: set[str]) -> Any:
-    """The tree with number() around single-choice references used as arithmetic operands."""
-    if isinstance(node, list):
-        return [_numbers_for_choices(n, choices) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _numbers_for_choices(v, choices) for k, v in node.items()}
-    operands = ("l", "r") if out.get("t") == "bin" and out.get("op") in ARITHMETIC else ("e",)
-    if out.get("t") in ("bin", "neg"):
-        for key in operands:
-            child = out.get(key)
-            if isinstance(child, dict) and child.get("t") == "ref" and child.get("n") in choices:
-                out[key] = {"t": "call", "f": "number", "a": [child]}
-    return out
-
-
 def _strip_token(appearance: str | None, token: str) -> str | None:
     if not appearance:
         return None
@@ -1255,6 +1429,7 @@ def import_xlsform(source: Path | bytes, filename: str) -> ImportResult:
         importer.report.insert(0, exc.message)
         return ImportResult(None, None, importer.report, False)
     except Exception as exc:  # a bug here must still give the user a message, not a traceback
+        logger.exception("internal error while importing an XLSForm")  # tests assert it never happens
         importer.report.append(
             ImportMessage("error", "", None, None, "xlsform.internal_error", {"reason": type(exc).__name__})
         )
@@ -1264,8 +1439,22 @@ def import_xlsform(source: Path | bytes, filename: str) -> ImportResult:
     yaml_text = yaml_dump(document)
     from .compile import compile_document
 
-    compiled = compile_document(
-        yaml_text, filename, document, importer.report, importer.name_rows, importer.sheets
+    compiled, yaml_text = compile_document(
+        yaml_text,
+        filename,
+        document,
+        importer.report,
+        importer.name_rows,
+        importer.sheets,
+        odk_typing=importer.foreign,
     )
     ok = compiled is not None and not any(m.severity == "error" for m in importer.report)
-    return ImportResult(document, yaml_text, importer.report, ok, compiled, dict(importer.name_rows))
+    return ImportResult(
+        document,
+        yaml_text,
+        group_report(importer.report),
+        ok,
+        compiled,
+        dict(importer.name_rows),
+        importer.report,
+    )
