@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.pwa.harness import CHROMIUM, CHROMIUM_ARGS, DIST, Live, World, missing_prerequisite, prepare
+from pwa.harness import CHROMIUM, CHROMIUM_ARGS, DIST, Live, World, missing_prerequisite, prepare
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artefacts" / "pwa"
 
@@ -45,11 +45,23 @@ def playwright() -> Iterator[Any]:
         yield driver
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def launch(playwright: Any, tmp_path: Path) -> Iterator[Any]:
+def launch(playwright: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
     """``launch(name)`` opens (or re-opens) a persistent browser profile: IndexedDB, the service worker
     and its caches survive a close and a new launch with the same name, as on a phone."""
     opened: list[Any] = []
+    console: list[str] = []
 
     def open_profile(name: str = "phone", **options: Any) -> Any:
         options.setdefault("viewport", {"width": 360, "height": 740})
@@ -62,15 +74,20 @@ def launch(playwright: Any, tmp_path: Path) -> Iterator[Any]:
             **options,
         )
         opened.append(context)
+        context.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        context.on("weberror", lambda error: console.append(f"error: {error.error}"))
         return context
 
     yield open_profile
-    for context in opened:
-        try:
-            context.close()
-        except Exception as error:  # noqa: BLE001 - already closed by the test is fine, anything else is shown
-            if "closed" not in str(error).lower():
-                raise
+    failed = request.node.stash.get(FAILED, False)
+    for number, context in enumerate(opened):
+        if failed:  # what the screen showed when the test failed, beside the other screenshots
+            folder = ARTEFACTS / request.node.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for index, page in enumerate(context.pages):
+                page.screenshot(path=folder / f"failure-{number}-{index}.png", full_page=True)
+            (folder / "console.txt").write_text("\n".join(console))
+        context.close()  # a no-op for a profile the test closed itself
 
 
 @pytest.fixture

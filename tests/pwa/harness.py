@@ -93,7 +93,9 @@ def prepare(url: str) -> World:
                 site_codes=[SITE],
             )
             for name in PUBLISHED:
-                specs.publish(name, session=session, actor=SYSTEM, source=(SPECS / f"{name}.yaml").read_text())
+                specs.publish(
+                    name, session=session, actor=SYSTEM, source=(SPECS / f"{name}.yaml").read_text()
+                )
                 specs.assign_sites(name, [SITE], session=session, actor=SYSTEM)
             session.commit()
     finally:

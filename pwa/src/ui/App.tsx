@@ -1,6 +1,5 @@
 import { useEffect } from "preact/hooks";
 import { online, phase, syncNow, syncState } from "./app-state.js";
-import { Banner } from "./components.js";
 import { lang, setLang, t } from "./i18n.js";
 import { href, route } from "./router.js";
 import { Fill } from "./screens/Fill.js";
@@ -16,7 +15,9 @@ import { applyUpdate, updateReady } from "./update.js";
 
 function SyncBar() {
   const state = syncState.value;
-  const unsent = state?.counts?.unsent ?? 0;
+  // Finished records not yet acknowledged by the server (drafts are not "to send" yet).
+  const counts = state?.counts;
+  const unsent = counts ? counts.waiting + counts.sending + counts.attention : 0;
   const running = state?.phase === "running";
   let status: string;
   if (!online.value) status = t("sync.offline");
@@ -88,6 +89,15 @@ export function App() {
     document.documentElement.lang = lang.value;
   }, [lang.value]);
   const message = notice.value;
+  useEffect(() => {
+    if (!message) return;
+    const timer = setTimeout(() => {
+      notice.value = null;
+    }, 10_000);
+    return () => {
+      clearTimeout(timer);
+    };
+  }, [message]);
   return (
     <>
       <Header />
@@ -101,8 +111,9 @@ export function App() {
         </div>
       ) : null}
       {message ? (
-        <div style={{ maxWidth: "760px", margin: "0 auto", padding: "0 12px" }}>
-          <Banner>{message}</Banner>
+        // A toast, not a banner in the flow: nothing moves under the user's finger when it comes or goes.
+        <div class="toast" role="status">
+          {message}
         </div>
       ) : null}
       {phase.value === "boot" ? <main id="main"><p>{t("app.loading")}</p></main> : null}

@@ -5,6 +5,7 @@ import { deviceClock } from "../../engine/expressions/index.js";
 import { createForm, type FormSession, type Page, type Problem } from "../../engine/form/index.js";
 import type { LocalStore } from "../../db/index.js";
 import { onBeforeUpdate } from "../update.js";
+import { reason } from "../errors.js";
 import { lang, t } from "../i18n.js";
 import { Item, repeatItems, type FieldContext } from "./fields.js";
 
@@ -139,13 +140,23 @@ export function useRunner(options: {
 }
 
 /** Pages of a questionnaire or an entry, with Previous / Next, and the finish button on the last page. */
-export function PagedForm(props: { runner: Runner; recordId: string; onFinish: () => Promise<void>; finishLabel?: string }) {
+export function PagedForm(props: {
+  runner: Runner;
+  recordId: string;
+  onFinish: () => Promise<void>;
+  finishLabel?: string;
+  /** Everything on one screen (quick entries of a log). */
+  single?: boolean;
+}) {
   const { runner } = props;
   const { form } = runner;
   const key = `terrain.page.${props.recordId}`;
   const [index, setIndex] = useState(() => Number(sessionStorage.getItem(key) ?? "0") || 0);
   const [message, setMessage] = useState<string | null>(null);
-  const pages = form.pages().filter((page) => page.visible);
+  const visiblePages = form.pages().filter((page) => page.visible);
+  const pages: Page[] = props.single
+    ? [{ id: "all", title: null, visible: true, items: visiblePages.flatMap((p) => p.items) }]
+    : visiblePages;
   const current = Math.min(index, Math.max(0, pages.length - 1));
   const page = pages[current];
   const heading = useRef<HTMLHeadingElement>(null);
@@ -174,9 +185,14 @@ export function PagedForm(props: { runner: Runner; recordId: string; onFinish: (
       setMessage(t("form.finish.errors", { n: checked.problems.length }));
       return;
     }
-    await runner.flush();
-    sessionStorage.removeItem(key);
-    await props.onFinish();
+    try {
+      await runner.flush();
+      sessionStorage.removeItem(key);
+      await props.onFinish();
+    } catch (failure) {
+      // Shown, never swallowed: the record stays a draft on the device.
+      setMessage(t("error.generic", { reason: reason(failure) }));
+    }
   };
   return (
     <form

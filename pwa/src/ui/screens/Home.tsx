@@ -37,8 +37,12 @@ export function Home() {
       const mine = session.value?.sites ?? [];
       const all = (await listSites(current.db)).filter((s) => mine.length === 0 || mine.includes(s.code));
       setSites(all);
-      const chosen = (await current.session.currentSite()) ?? (all.length === 1 ? (all[0]?.code ?? null) : null);
-      setSite(chosen && all.some((s) => s.code === chosen) ? chosen : null);
+      const saved = await current.session.currentSite();
+      const chosen = saved ?? (all.length === 1 ? (all[0]?.code ?? null) : null);
+      const valid = chosen && all.some((s) => s.code === chosen) ? chosen : null;
+      // One site: it is the site; remembered so that every screen (the log's quick entry) knows it.
+      if (valid !== saved) await current.session.setCurrentSite(valid);
+      setSite(valid);
     })().catch((failure: unknown) => {
       setError(reason(failure));
     });

@@ -9,6 +9,7 @@ import { reason } from "../errors.js";
 import { PagedForm, useRunner } from "../form/FormRunner.js";
 import { lang, specText, t } from "../i18n.js";
 import { finaliseRecord, startRecord } from "../records.js";
+import { notice } from "./notice.js";
 
 /** Types whose last value is a sensible default for the next entry (not free text, not files). */
 const REMEMBERED = new Set(["single_choice", "multiple_choice", "yes_no", "date", "likert"]);
@@ -34,7 +35,6 @@ export function Log(props: { spec: string; version: number }) {
   const [entry, setEntry] = useState<LocalRecord | null>(null);
   const [entries, setEntries] = useState<RecordSummary[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState(false);
   const version = dataVersion.value;
 
   const openEntry = async (opened: LocalStore, row: SpecRow, previous: Record<string, unknown>) => {
@@ -77,14 +77,13 @@ export function Log(props: { spec: string; version: number }) {
       <h2>
         {specText(spec.title)} — {t("log.title")}
       </h2>
-      {saved ? <Banner>{t("log.saved")}</Banner> : null}
       <Entry
         key={entry.id}
         store={current}
         spec={spec}
         entry={entry}
         onSaved={async (answers) => {
-          setSaved(true);
+          notice.value = t("log.saved");
           outboxChanged();
           await openEntry(current, spec, remembered(spec.compiled, answers));
         }}
@@ -123,6 +122,7 @@ function Entry(props: { store: LocalStore; spec: SpecRow; entry: LocalRecord; on
       runner={runner}
       recordId={entry.id}
       finishLabel={t("log.save")}
+      single
       onFinish={async () => {
         const checked = runner.form.validateAll();
         const title = runner.form.entryTitle() ?? specText(spec.title);

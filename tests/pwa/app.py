@@ -1,0 +1,116 @@
+"""What a field worker does in the app, as steps the browser tests compose (French labels, as users see
+them). Each step waits for what the user would wait for; none sleeps blindly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from terrain.db import create_db_engine
+
+PIN = "2468"
+TIMEOUT_MS = 20_000
+
+
+def sign_in(
+    page: Any, base_url: str, email: str, password: str, *, pin: str = PIN, device: str = "Tablette"
+) -> None:
+    page.goto(base_url)
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.fill("#device", device)
+    page.fill("#pin", pin)
+    page.fill("#pin2", pin)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("heading", name="Mes formulaires").wait_for(timeout=TIMEOUT_MS)
+
+
+def unlock(page: Any, pin: str = PIN) -> None:
+    page.fill("#unlock-pin", pin, timeout=TIMEOUT_MS)
+    page.get_by_role("button", name="Déverrouiller").click()
+    page.locator("#unlock-pin").wait_for(state="detached", timeout=TIMEOUT_MS)
+
+
+def wait_worker(page: Any) -> None:
+    """The service worker controls the page: the shell is cached and the app opens offline."""
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=TIMEOUT_MS)
+
+
+def choose(page: Any, legend: str, label: str, *, scope: Any = None) -> None:
+    """Ticks the choice ``label`` of the question whose legend starts with ``legend``."""
+    root = scope if scope is not None else page
+    starts = re.compile(r"^\s*" + re.escape(legend))
+    question = root.locator("fieldset", has=page.locator("legend", has_text=starts)).last
+    question.get_by_label(label, exact=True).check()
+
+
+def next_page(page: Any) -> None:
+    page.get_by_role("button", name="Suivant").click()
+
+
+def sync_status(page: Any) -> str:
+    return str(page.get_by_test_id("sync-status").inner_text())
+
+
+def wait_all_sent(page: Any, timeout_ms: int = 60_000) -> None:
+    page.get_by_test_id("sync-status").filter(has_text="Tout est envoyé").wait_for(timeout=timeout_ms)
+
+
+def today() -> str:
+    return dt.date.today().isoformat()
+
+
+def stored_records(url: str) -> list[dict[str, Any]]:
+    """What the server holds: one row per record (its UUID, spec, version, status, revision)."""
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT r.uuid, s.name, r.version, r.status, r.revision, r.kind FROM responses r "
+                    "JOIN specs s ON s.id = r.spec_id ORDER BY r.id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return [
+        {
+            "id": row[0],
+            "spec": row[1],
+            "version": row[2],
+            "status": row[3],
+            "revision": row[4],
+            "kind": row[5],
+        }
+        for row in rows
+    ]
+
+
+# Reads every record's status straight from IndexedDB (the app's own databases, one per account).
+_COUNT_STATUSES = """async () => {
+    const request = (r) => new Promise((ok, ko) => {
+        r.onsuccess = () => ok(r.result);
+        r.onerror = () => ko(r.error);
+    });
+    const names = (await indexedDB.databases()).map((d) => d.name)
+        .filter((n) => n.startsWith('terrain-') && n !== 'terrain-accounts');
+    const out = {};
+    for (const name of names) {
+        const db = await request(indexedDB.open(name));
+        const rows = await request(db.transaction('records').objectStore('records').getAll());
+        for (const row of rows) out[row.status] = (out[row.status] || 0) + 1;
+        db.close();
+    }
+    return JSON.stringify(out);
+}"""
+
+
+def local_counts(page: Any) -> dict[str, Any]:
+    """The app's own counts per local status."""
+    counts: dict[str, Any] = json.loads(page.evaluate(_COUNT_STATUSES))
+    return counts
