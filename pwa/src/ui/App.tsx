@@ -1,5 +1,6 @@
+import { lazy, Suspense } from "preact/compat";
 import { useEffect } from "preact/hooks";
-import { online, phase, syncNow, syncState } from "./app-state.js";
+import { online, phase, session, syncNow, syncState } from "./app-state.js";
 import { lang, setLang, t } from "./i18n.js";
 import { href, route } from "./router.js";
 import { Fill } from "./screens/Fill.js";
@@ -12,6 +13,13 @@ import { Settings } from "./screens/Settings.js";
 import { SignIn } from "./screens/SignIn.js";
 import { Unlock } from "./screens/Unlock.js";
 import { applyUpdate, updateReady } from "./update.js";
+
+// The coordinator's screens are their own chunk: the field shell stays small on a phone.
+const Coordinator = lazy(() => import("./coordinator/index.js").then((module) => ({ default: module.Coordinator })));
+
+export function isCoordinator(role: string | undefined): boolean {
+  return role === "coordinator" || role === "admin";
+}
 
 function SyncBar() {
   const state = syncState.value;
@@ -57,6 +65,11 @@ function Header() {
           <a href={href({ name: "settings" })} aria-current={current === "settings" ? "page" : undefined}>
             {t("nav.settings")}
           </a>
+          {isCoordinator(session.value?.role) ? (
+            <a href={href({ name: "coord", path: [] })} aria-current={current === "coord" ? "page" : undefined}>
+              {t("nav.coord")}
+            </a>
+          ) : null}
         </nav>
       ) : null}
       <button type="button" class="link" lang={lang.value === "fr" ? "en" : "fr"} onClick={() => { setLang(lang.value === "fr" ? "en" : "fr"); }}>
@@ -79,6 +92,12 @@ function Screen() {
       return <Outbox />;
     case "settings":
       return <Settings />;
+    case "coord":
+      return (
+        <Suspense fallback={<main id="main"><p>{t("app.loading")}</p></main>}>
+          <Coordinator path={current.path} />
+        </Suspense>
+      );
     case "home":
       return <Home />;
   }

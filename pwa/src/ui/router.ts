@@ -8,7 +8,9 @@ export type Route =
   | { name: "interview"; id: string }
   | { name: "log"; spec: string; version: number }
   | { name: "outbox" }
-  | { name: "settings" };
+  | { name: "settings" }
+  /** The coordinator's screens (`#/coord/specs/…`), loaded on demand: field workers never download them. */
+  | { name: "coord"; path: string[] };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
@@ -18,6 +20,7 @@ export function parseRoute(hash: string): Route {
   if (head === "journal" && a && b && /^\d+$/.test(b)) return { name: "log", spec: a, version: Number(b) };
   if (head === "envois") return { name: "outbox" };
   if (head === "reglages") return { name: "settings" };
+  if (head === "coord") return { name: "coord", path: parts.slice(1) };
   return { name: "home" };
 }
 
@@ -35,6 +38,8 @@ export function href(route: Route): string {
       return "#/envois";
     case "settings":
       return "#/reglages";
+    case "coord":
+      return `#/coord${route.path.map((part) => `/${encodeURIComponent(part)}`).join("")}`;
   }
 }
 
