@@ -120,8 +120,11 @@ class Live:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, url: str, root: Path, *, name: str = "server", **env: str) -> Live:
-        """Serve ``url`` (already prepared) on a free port; wait until the health check answers."""
+    def start(
+        cls, url: str, root: Path, *, name: str = "server", port: int | None = None, **env: str
+    ) -> Live:
+        """Serve ``url`` (already prepared) on a free port, or on ``port`` (a restart on the same origin:
+        the browser tests' app keeps its storage); wait until the health check answers."""
         root.mkdir(parents=True, exist_ok=True)
         server_env = {key: value for key, value in os.environ.items() if not key.startswith("TERRAIN_")}
         server_env.update(
@@ -133,9 +136,11 @@ class Live:
             **env,
         )
         for attempt in range(3):  # the free port may be taken between its choice and the bind
-            live = cls._launch(root, f"{name}-{attempt}", server_env)
+            live = cls._launch(root, f"{name}-{attempt}", server_env, port)
             if live is not None:
                 break
+            if port is not None:
+                time.sleep(0.5)  # the previous process may still hold the port for a moment
         else:
             raise RuntimeError("the server did not start on a free port three times")
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -150,10 +155,11 @@ class Live:
                 time.sleep(0.05)
 
     @classmethod
-    def _launch(cls, root: Path, name: str, env: dict[str, str]) -> Live | None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
+    def _launch(cls, root: Path, name: str, env: dict[str, str], port: int | None = None) -> Live | None:
+        if port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
         log_path = root / f"{name}.log"
         with open(log_path, "wb") as log:  # a file, never a pipe: a full pipe would block the server
             process = subprocess.Popen(

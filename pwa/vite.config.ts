@@ -5,6 +5,8 @@ import { VitePWA } from "vite-plugin-pwa";
 // `make run` so the app can be worked on with hot reload.
 export default defineConfig({
   base: "/",
+  // Which build this is (Réglages shows it): TERRAIN_APP_BUILD, or the time of the build.
+  define: { __APP_BUILD__: JSON.stringify(process.env["TERRAIN_APP_BUILD"] ?? new Date().toISOString().slice(0, 16)) },
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   build: { outDir: "dist", target: "es2022", sourcemap: false, reportCompressedSize: true },
   server: { proxy: { "/api": "http://127.0.0.1:8000" } },

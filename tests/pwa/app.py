@@ -6,27 +6,38 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from terrain.db import create_db_engine
 
+AXE = Path(__file__).resolve().parents[2] / "pwa" / "node_modules" / "axe-core" / "axe.min.js"
 PIN = "2468"
 TIMEOUT_MS = 20_000
 
 
 def sign_in(
-    page: Any, base_url: str, email: str, password: str, *, pin: str = PIN, device: str = "Tablette"
+    page: Any,
+    base_url: str | None,
+    email: str,
+    password: str,
+    *,
+    pin: str = PIN,
+    device: str = "Tablette",
 ) -> None:
-    page.goto(base_url)
-    page.fill("#email", email)
+    """The sign-in form (``base_url`` None: it is already on screen)."""
+    if base_url is not None:
+        page.goto(base_url)
+    page.fill("#email", email, timeout=TIMEOUT_MS)
     page.fill("#password", password)
     page.fill("#device", device)
     page.fill("#pin", pin)
     page.fill("#pin2", pin)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_role("heading", name="Mes formulaires").wait_for(timeout=TIMEOUT_MS)
+    # Signed in: the app's navigation shows (on the screen the address names, the home by default).
+    page.get_by_role("link", name="Accueil").wait_for(timeout=TIMEOUT_MS)
 
 
 def unlock(page: Any, pin: str = PIN) -> None:
@@ -114,3 +125,19 @@ def local_counts(page: Any) -> dict[str, Any]:
     """The app's own counts per local status."""
     counts: dict[str, Any] = json.loads(page.evaluate(_COUNT_STATUSES))
     return counts
+
+
+def assert_accessible(page: Any, screen: str) -> None:
+    """axe-core (WCAG 2.1 A and AA rules) on the screen as it is: no serious or critical violation."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => {
+            const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                              nodes: v.nodes.slice(0, 3).map((n) => n.html)}));
+        }"""
+    )
+    assert result == [], f"{screen}: {json.dumps(result, ensure_ascii=False, indent=1)}"

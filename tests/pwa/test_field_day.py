@@ -10,6 +10,7 @@ from typing import Any
 
 from pwa.app import (
     TIMEOUT_MS,
+    assert_accessible,
     choose,
     local_counts,
     next_page,
@@ -28,6 +29,7 @@ def fill_household(page: Any, artefacts: Path) -> None:
     page.get_by_label("J'ai présenté à la famille", exact=False).check()
     page.get_by_label("Date de l'entretien").fill(today())
     page.screenshot(path=artefacts / "questionnaire-360.png", full_page=True)
+    assert_accessible(page, "questionnaire")
     next_page(page)
 
     # Skip logic: a person alone has no children to count; a couple with children has.
@@ -64,6 +66,7 @@ def fill_household(page: Any, artefacts: Path) -> None:
     assert page.locator("fieldset.card").nth(0).get_by_label("Prénom ou initiales").input_value() == "A. M."
     assert page.locator("fieldset.card").nth(1).get_by_label("Enfant", exact=True).is_checked()
     page.screenshot(path=artefacts / "repeat-360.png", full_page=True)
+    assert_accessible(page, "questionnaire, bloc répété")
     next_page(page)
 
     page.get_by_label("Accompagnement social global").check()
@@ -77,6 +80,8 @@ def conduct_interview(page: Any, artefacts: Path) -> None:
     page.get_by_role(
         "button", name="Nouvelle fiche : Qualité publique des espaces publics numériques : guide d'entretien"
     ).click()
+    page.get_by_label("Responsables d'EPN").wait_for(timeout=TIMEOUT_MS)
+    assert_accessible(page, "entretien : public et consentement")
     page.get_by_label("Responsables d'EPN").check()
     page.get_by_label("Refus de l'enregistrement : notes").check()
     page.get_by_role("button", name="Commencer l'entretien").click()
@@ -86,6 +91,7 @@ def conduct_interview(page: Any, artefacts: Path) -> None:
     page.get_by_label("Notes : Les missions de l'EPN").fill("Accès aux droits, inclusion numérique.")
     choose(page, "Thème abordé : Les missions", "Oui")
     page.screenshot(path=artefacts / "interview-360.png", full_page=True)
+    assert_accessible(page, "entretien : thème")
     themes.get_by_role("button", name="Identification de la structure").click()
     page.get_by_label("Notes : Identification de la structure").fill("Centre social, deux salariés.")
     page.get_by_role("button", name="Terminer l'entretien").click()
@@ -106,6 +112,7 @@ def log_observations(page: Any, artefacts: Path) -> None:
         page.get_by_role("spinbutton", name="Nombre de familles touchées").fill("1")
         if number == 0:
             page.screenshot(path=artefacts / "log-360.png", full_page=True)
+            assert_accessible(page, "journal : saisie rapide")
         page.get_by_role("button", name="Enregistrer l'entrée").click()
         page.get_by_role("heading", name="Entrées").locator("xpath=..").locator("li").nth(number).wait_for(
             timeout=TIMEOUT_MS
@@ -123,10 +130,15 @@ def test_a_week_offline_reaches_the_server_once(
 ) -> None:
     context = launch()
     page = context.pages[0] if context.pages else context.new_page()
+    page.goto(server.base_url)
+    page.locator("#email").wait_for()
+    page.screenshot(path=artefacts / "sign-in-360.png", full_page=True)
+    assert_accessible(page, "connexion")
     sign_in(page, server.base_url, field.fieldworker, field.password)
     wait_worker(page)
     page.get_by_role("button", name="Nouvelle fiche : Diagnostic des familles accueillies").wait_for()
     page.screenshot(path=artefacts / "home-360.png", full_page=True)
+    assert_accessible(page, "accueil")
     context.close()
 
     # No network from here on; the browser is closed and opened again, as a phone overnight.
@@ -134,6 +146,8 @@ def test_a_week_offline_reaches_the_server_once(
     context.set_offline(True)
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(server.base_url)
+    page.locator("#unlock-pin").wait_for()
+    assert_accessible(page, "déverrouillage")
     unlock(page)
     fill_household(page, artefacts)
     page.get_by_role("link", name="Accueil").click()
@@ -141,6 +155,12 @@ def test_a_week_offline_reaches_the_server_once(
     log_observations(page, artefacts)
     page.get_by_role("link", name="Envois").click()
     page.screenshot(path=artefacts / "outbox-360.png", full_page=True)
+    assert_accessible(page, "envois")
+    page.get_by_role("link", name="Réglages").click()
+    page.get_by_role("heading", name="Réglages").wait_for()
+    page.screenshot(path=artefacts / "settings-360.png", full_page=True)
+    assert_accessible(page, "réglages")
+    page.get_by_role("link", name="Envois").click()
     assert local_counts(page).get("waiting") == 5, local_counts(page)
     assert stored_records(field.url) == []
 

@@ -72,7 +72,14 @@ function Header() {
           ) : null}
         </nav>
       ) : null}
-      <button type="button" class="link" lang={lang.value === "fr" ? "en" : "fr"} onClick={() => { setLang(lang.value === "fr" ? "en" : "fr"); }}>
+      <button
+        type="button"
+        class="link"
+        lang={lang.value === "fr" ? "en" : "fr"}
+        onClick={() => {
+          setLang(lang.value === "fr" ? "en" : "fr");
+        }}
+      >
         {t("lang.switch")}
       </button>
     </header>

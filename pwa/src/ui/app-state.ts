@@ -101,6 +101,8 @@ function startSync(opened: LocalStore): void {
     }
   });
   scheduler.start();
+  // Offline, no run happens: the counts (unsent records) are still shown at once.
+  void scheduler.refreshCounts();
   // Keep unsent records from being evicted: the browser asks nothing for an installed app.
   void navigator.storage.persist();
 }
@@ -119,7 +121,9 @@ export async function syncNow(): Promise<void> {
 /** After a record was finalised: counts refresh and the outbox leaves at once when online. */
 export function outboxChanged(): void {
   dataVersion.value++;
-  if (scheduler && navigator.onLine) void scheduler.runNow();
+  if (!scheduler) return;
+  if (navigator.onLine) void scheduler.runNow();
+  else void scheduler.refreshCounts();
 }
 
 export async function signIn(form: { email: string; password: string; deviceName: string; pin: string }): Promise<void> {

@@ -170,6 +170,12 @@ function Conduct(props: { record: LocalRecord; spec: SpecRow; store: LocalStore 
     closeVisit();
     setActive(name);
     visitStart.current = Date.now();
+    // On a phone the theme opens below the list: take the reader (and the screen reader) there.
+    requestAnimationFrame(() => {
+      const title = document.getElementById("theme-title");
+      title?.focus();
+      title?.scrollIntoView({ block: "start" });
+    });
     await saveInterview();
   };
 
@@ -253,7 +259,7 @@ function Conduct(props: { record: LocalRecord; spec: SpecRow; store: LocalStore 
       </nav>
       {theme && themeState ? (
         <section class="card" aria-labelledby="theme-title">
-          <h3 id="theme-title">
+          <h3 id="theme-title" tabIndex={-1}>
             {theme.key ? <span>★ {t("interview.key")} — </span> : null}
             {specText(theme.title)}
           </h3>

@@ -23,7 +23,8 @@ export function Settings() {
     void estimateStorage(navigator.storage).then(setStorage);
   }, [dataVersion.value]);
   if (!current) return null;
-  const unsent = syncState.value?.counts?.unsent ?? 0;
+  const counts = syncState.value?.counts;
+  const unsent = counts ? counts.waiting + counts.sending + counts.attention : 0;
   const doExport = async () => {
     try {
       const result = await exportRecords(current.db, current.vault, passphrase, { accountId: session.value?.accountId ?? null });
@@ -52,7 +53,7 @@ export function Settings() {
     } catch (failure) {
       setMessage({
         kind: "err",
-        text: failure instanceof UnsentRecordsError ? t("settings.logout.refused", { n: unsent }) : reason(failure),
+        text: failure instanceof UnsentRecordsError ? t("settings.logout.refused", { n: failure.unsent }) : reason(failure),
       });
     }
   };
@@ -102,6 +103,7 @@ export function Settings() {
           }}
         />
       </section>
+      <p class="hint" data-testid="app-build">{t("settings.build", { build: __APP_BUILD__ })}</p>
       <section class="card row">
         <button type="button" onClick={lock}>
           {t("settings.lock")}
