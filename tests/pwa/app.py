@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,16 @@ def sync_status(page: Any) -> str:
 
 
 def wait_all_sent(page: Any, timeout_ms: int = 60_000) -> None:
-    page.get_by_test_id("sync-status").filter(has_text="Tout est envoyé").wait_for(timeout=timeout_ms)
+    """Every finished record acknowledged by the server (read from IndexedDB, not only the status bar,
+    which says "all sent" too before a sync has even started)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        counts = local_counts(page)
+        if not counts.get("waiting") and not counts.get("sending") and "Tout est envoyé" in sync_status(page):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not all sent after {timeout_ms} ms: {counts}, status: {sync_status(page)}")
+        page.wait_for_timeout(200)
 
 
 def today() -> str:

@@ -50,3 +50,9 @@ export async function finaliseRecord(store: LocalStore, id: string, spec: SpecRo
   }
   await store.records.finalise(id, { finishedAt: isoWithOffset(now) });
 }
+
+/** A version's own title (from its compiled spec): the spec-level title is the latest version's. */
+export function titleOf(spec: SpecRow): unknown {
+  const compiled = spec.compiled as { title?: unknown } | null;
+  return compiled?.title ?? spec.title;
+}

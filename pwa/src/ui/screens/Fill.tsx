@@ -5,7 +5,7 @@ import { Banner } from "../components.js";
 import { reason } from "../errors.js";
 import { specText, t } from "../i18n.js";
 import { PagedForm, useRunner } from "../form/FormRunner.js";
-import { finaliseRecord } from "../records.js";
+import { finaliseRecord, titleOf } from "../records.js";
 import { go } from "../router.js";
 import { notice } from "./notice.js";
 
@@ -52,7 +52,7 @@ function FillLoaded(props: { record: LocalRecord; spec: SpecRow; store: LocalSto
   });
   return (
     <main id="main">
-      <h2>{specText(spec.title)}</h2>
+      <h2>{specText(titleOf(spec))}</h2>
       {record.status === "attention" && record.notes?.rejection ? (
         <Banner kind="err">{record.notes.rejection.message}</Banner>
       ) : null}

@@ -4,7 +4,7 @@ import { dataVersion, session, store } from "../app-state.js";
 import { Badge, Banner, Confirm } from "../components.js";
 import { reason } from "../errors.js";
 import { lang, specText, t } from "../i18n.js";
-import { startRecord } from "../records.js";
+import { startRecord, titleOf } from "../records.js";
 import { go, type Route } from "../router.js";
 
 const KIND_ORDER = [
@@ -58,7 +58,7 @@ export function Home() {
       setClosed(
         closedVersions
           .filter((v) => list.some((d) => d.spec === v.name && d.version === v.version))
-          .map((v) => `${specText(v.title)} (${t("home.version", { n: v.version })})`),
+          .map((v) => `${specText(titleOf(v))} (${t("home.version", { n: v.version })})`),
       );
     })().catch((failure: unknown) => {
       setError(reason(failure));
@@ -77,7 +77,7 @@ export function Home() {
       return;
     }
     const who = { email: session.value?.email ?? "", deviceName: session.value?.deviceName ?? "" };
-    const id = await startRecord(current, spec, site, who, specText(spec.title));
+    const id = await startRecord(current, spec, site, who, specText(titleOf(spec)));
     go(routeFor({ id, kind: spec.kind, spec: spec.name, version: spec.version }));
   };
 
@@ -111,11 +111,11 @@ export function Home() {
                   {ofKind.map((spec) => (
                     <li key={spec.name}>
                       <span>
-                        {specText(spec.title, lang.value)} <span class="hint">{t("home.version", { n: spec.version })}</span>
+                        {specText(titleOf(spec), lang.value)} <span class="hint">{t("home.version", { n: spec.version })}</span>
                       </span>
                       <button type="button" class="primary" onClick={() => void start(spec)}>
                         {kind === "observation_log" ? t("log.title") : t("home.start")}
-                        <span class="sr-only"> : {specText(spec.title, lang.value)}</span>
+                        <span class="sr-only"> : {specText(titleOf(spec), lang.value)}</span>
                       </button>
                     </li>
                   ))}
@@ -140,6 +140,7 @@ export function Home() {
                 <span class="row">
                   <button type="button" onClick={() => { go(routeFor(draft)); }}>
                     {t("home.resume")}
+                    <span class="sr-only"> : {draft.title}</span>
                   </button>
                   <button
                     type="button"
@@ -150,10 +151,12 @@ export function Home() {
                     }
                   >
                     {t("home.duplicate")}
+                    <span class="sr-only"> : {draft.title}</span>
                   </button>
                   {draft.status === "draft" ? (
                     <button type="button" class="danger" onClick={() => { setDeleting(draft); }}>
                       {t("home.delete")}
+                      <span class="sr-only"> : {draft.title}</span>
                     </button>
                   ) : null}
                 </span>

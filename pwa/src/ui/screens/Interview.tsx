@@ -9,7 +9,7 @@ import { Item } from "../form/fields.js";
 import { useRunner } from "../form/FormRunner.js";
 import { specText, t } from "../i18n.js";
 import { startRecording, type Recorder } from "../media.js";
-import { finaliseRecord } from "../records.js";
+import { finaliseRecord, titleOf } from "../records.js";
 import { go } from "../router.js";
 import { useRecord } from "./Fill.js";
 import { notice } from "./notice.js";
@@ -77,7 +77,7 @@ function Setup(props: { record: LocalRecord; spec: SpecRow; store: LocalStore; o
   };
   return (
     <main id="main">
-      <h2>{specText(props.spec.title)}</h2>
+      <h2>{specText(titleOf(props.spec))}</h2>
       {guide.introduction ? <p>{specText(guide.introduction)}</p> : null}
       {error ? <Banner kind="err">{error}</Banner> : null}
       <fieldset class="card">
@@ -231,7 +231,7 @@ function Conduct(props: { record: LocalRecord; spec: SpecRow; store: LocalStore 
   const themeState = theme ? runner.form.item(theme.name) : null;
   return (
     <main id="main">
-      <h2>{specText(spec.title)}</h2>
+      <h2>{specText(titleOf(spec))}</h2>
       {error ? <Banner kind="err">{error}</Banner> : null}
       {interview.current.consent?.mode === "recording" ? (
         <div class="row">

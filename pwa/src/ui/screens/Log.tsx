@@ -8,7 +8,7 @@ import { Badge, Banner } from "../components.js";
 import { reason } from "../errors.js";
 import { PagedForm, useRunner } from "../form/FormRunner.js";
 import { lang, specText, t } from "../i18n.js";
-import { finaliseRecord, startRecord } from "../records.js";
+import { finaliseRecord, startRecord, titleOf } from "../records.js";
 import { notice } from "./notice.js";
 
 /** Types whose last value is a sensible default for the next entry (not free text, not files). */
@@ -43,7 +43,7 @@ export function Log(props: { spec: string; version: number }) {
     const drafts = await opened.records.list({ siteId: site, spec: row.name, version: row.version, status: "draft" });
     const latest = drafts.sort((a, b) => b.updatedAt - a.updatedAt)[0];
     const who = { email: session.value?.email ?? "", deviceName: session.value?.deviceName ?? "" };
-    const id = latest?.id ?? (await startRecord(opened, row, site, who, specText(row.title)));
+    const id = latest?.id ?? (await startRecord(opened, row, site, who, specText(titleOf(row))));
     if (!latest && Object.keys(previous).length > 0) await opened.records.saveAnswers(id, { answers: previous });
     setEntry(await opened.records.get(id));
   };
@@ -75,7 +75,7 @@ export function Log(props: { spec: string; version: number }) {
   return (
     <main id="main">
       <h2>
-        {specText(spec.title)} — {t("log.title")}
+        {specText(titleOf(spec))} — {t("log.title")}
       </h2>
       <Entry
         key={entry.id}
@@ -125,7 +125,7 @@ function Entry(props: { store: LocalStore; spec: SpecRow; entry: LocalRecord; on
       single
       onFinish={async () => {
         const checked = runner.form.validateAll();
-        const title = runner.form.entryTitle() ?? specText(spec.title);
+        const title = runner.form.entryTitle() ?? specText(titleOf(spec));
         await current.records.saveAnswers(entry.id, { title });
         await finaliseRecord(current, entry.id, spec, checked);
         await props.onSaved({ ...checked.answers });
