@@ -50,7 +50,7 @@ def unlock(page: Any, pin: str = PIN) -> None:
 def wait_worker(page: Any) -> None:
     """The service worker controls the page: the shell is cached and the app opens offline."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=TIMEOUT_MS)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=3 * TIMEOUT_MS)
 
 
 def choose(page: Any, legend: str, label: str, *, scope: Any = None) -> None:

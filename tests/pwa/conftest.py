@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pwa.harness import CHROMIUM, CHROMIUM_ARGS, DIST, Live, World, missing_prerequisite, prepare
+from pwa.harness import CHROMIUM, CHROMIUM_ARGS, Live, World, copy_dist, missing_prerequisite, prepare
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artefacts" / "pwa"
 
@@ -30,9 +30,15 @@ def field(tmp_path_factory: pytest.TempPathFactory) -> World:
     return prepare(f"sqlite:///{root / 'terrain.db'}")
 
 
+@pytest.fixture(scope="session")
+def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the built app: a rebuild of pwa/dist while the tests run cannot change what they serve."""
+    return copy_dist(tmp_path_factory.mktemp("pwa-app") / "dist")
+
+
 @pytest.fixture(scope="module")
-def server(field: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    live = Live.start(field.url, tmp_path_factory.mktemp("pwa-server"), TERRAIN_APP_DIR=str(DIST))
+def server(field: World, app_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    live = Live.start(field.url, tmp_path_factory.mktemp("pwa-server"), TERRAIN_APP_DIR=str(app_dir))
     yield live
     live.stop()
 

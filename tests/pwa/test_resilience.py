@@ -17,7 +17,7 @@ from pwa.app import (
     today,
     wait_all_sent,
 )
-from pwa.harness import DIST, Live, World, prepare
+from pwa.harness import Live, World, prepare
 
 PUSH = "**/api/v1/sync/push"
 
@@ -41,9 +41,9 @@ def save_entry(page: Any, number: int) -> None:
     )
 
 
-def test_server_down_then_up(tmp_path: Path, launch: Any, artefacts: Path) -> None:
+def test_server_down_then_up(tmp_path: Path, app_dir: Path, launch: Any, artefacts: Path) -> None:
     world: World = prepare(f"sqlite:///{tmp_path / 'terrain.db'}")
-    server = Live.start(world.url, tmp_path / "server", TERRAIN_APP_DIR=str(DIST))
+    server = Live.start(world.url, tmp_path / "server", TERRAIN_APP_DIR=str(app_dir))
     try:
         page = launch().pages[0]
         sign_in(page, server.base_url, world.fieldworker, world.password)
@@ -59,7 +59,7 @@ def test_server_down_then_up(tmp_path: Path, launch: Any, artefacts: Path) -> No
         assert local_counts(page).get("waiting") == 1
 
         # Back on the same address: the app retries by itself (backoff), no button pressed.
-        server = Live.start(world.url, tmp_path / "server", port=server.port, TERRAIN_APP_DIR=str(DIST))
+        server = Live.start(world.url, tmp_path / "server", port=server.port, TERRAIN_APP_DIR=str(app_dir))
         wait_all_sent(page, timeout_ms=90_000)
         assert [r["spec"] for r in stored_records(world.url)] == ["journal_animations"]
     finally:

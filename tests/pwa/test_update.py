@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pwa.app import TIMEOUT_MS, choose, sign_in, stored_records, today, unlock, wait_all_sent, wait_worker
-from pwa.harness import DIST, ROOT, Live, World, prepare
+from pwa.harness import ROOT, Live, World, prepare
 
 PUSH = "**/api/v1/sync/push"
 
@@ -18,14 +18,15 @@ PUSH = "**/api/v1/sync/push"
 def build(out: Path, label: str) -> Path:
     """A real second build of the app (another JS bundle, another service worker)."""
     env = {**os.environ, "TERRAIN_APP_BUILD": label}
-    subprocess.run(
+    done = subprocess.run(
         ["npx", "vite", "build", "--outDir", str(out), "--emptyOutDir"],
         cwd=ROOT / "pwa",
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
         timeout=180,
     )
+    assert done.returncode == 0, f"the second build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return out
 
 
@@ -42,10 +43,12 @@ def log_one_entry(page: Any) -> None:
     )
 
 
-def test_update_keeps_the_open_form_and_the_outbox(tmp_path: Path, launch: Any, artefacts: Path) -> None:
+def test_update_keeps_the_open_form_and_the_outbox(
+    tmp_path: Path, app_dir: Path, launch: Any, artefacts: Path
+) -> None:
     world: World = prepare(f"sqlite:///{tmp_path / 'terrain.db'}")
     served = tmp_path / "app"
-    shutil.copytree(DIST, served)
+    shutil.copytree(app_dir, served)
     second = build(tmp_path / "build-2", "build-2")
     server = Live.start(world.url, tmp_path / "server", TERRAIN_APP_DIR=str(served))
     try:
