@@ -3,6 +3,14 @@
 # Run:   docker run -p 8000:8000 -e TERRAIN_SECRET_KEY=... -e TERRAIN_ENVIRONMENT=production \
 #          -e TERRAIN_DATABASE_URL=postgresql+psycopg://terrain:...@db:5432/terrain terrain
 
+# The field app (PWA), built from its lock file.
+FROM node:20-slim AS app
+WORKDIR /pwa
+COPY pwa/package.json pwa/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY pwa ./
+RUN npm run build
+
 FROM python:3.11-slim AS build
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -14,7 +22,7 @@ RUN pip wheel --wheel-dir /wheels -r requirements.lock \
 
 FROM python:3.11-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    TERRAIN_DATA_DIR=/var/lib/terrain TERRAIN_ENVIRONMENT=production
+    TERRAIN_DATA_DIR=/var/lib/terrain TERRAIN_ENVIRONMENT=production TERRAIN_APP_DIR=/app/pwa
 RUN groupadd --system terrain && useradd --system --gid terrain --home-dir /app terrain \
  && mkdir -p /app /var/lib/terrain && chown terrain:terrain /var/lib/terrain
 WORKDIR /app
@@ -24,6 +32,7 @@ RUN pip install --no-cache-dir --no-index --find-links=/wheels terrain && rm -rf
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY survey_specs ./survey_specs
+COPY --from=app /pwa/dist ./pwa
 USER terrain
 EXPOSE 8000
 VOLUME ["/var/lib/terrain"]
