@@ -69,14 +69,16 @@ def launch(playwright: Any, tmp_path: Path, request: pytest.FixtureRequest) -> I
     opened: list[Any] = []
     console: list[str] = []
 
-    def open_profile(name: str = "phone", **options: Any) -> Any:
+    def open_profile(
+        name: str = "phone", args_extra: tuple[str, ...] | list[str] = (), **options: Any
+    ) -> Any:
         options.setdefault("viewport", {"width": 360, "height": 740})
         options.setdefault("locale", "fr-FR")
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path / f"profile-{name}"),
             executable_path=str(CHROMIUM),
             headless=True,
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, *args_extra],
             **options,
         )
         opened.append(context)

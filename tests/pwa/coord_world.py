@@ -70,7 +70,6 @@ def record(spec: str, version: int, answers: dict[str, Any], site: str = SITE) -
         "answers": answers,
         "started_at": "2026-11-20T09:00:00+01:00",
         "finished_at": "2026-11-20T09:12:00+01:00",
-        "metadata": {"start": "2026-11-20T09:00:00+01:00", "end": "2026-11-20T09:12:00+01:00"},
     }
 
 

@@ -138,7 +138,9 @@ def test_spec_from_upload_to_review(
     good = record("essai_coord", 1, {"a_enfants": "yes", "nb_enfants": 1, "enfants": [{"prenom": "Léa"}]})
     bad = record("essai_coord", 1, {"a_enfants": "yes", "nb_enfants": 20, "enfants": [{"prenom": "X"}] * 20})
     results = push(server.base_url, token, [good, bad])
-    assert [r["status"] for r in results] == ["accepted", "needs_review"]
+    assert [r["status"] for r in results] == ["accepted", "needs_review"], [
+        r.get("problems") for r in results
+    ]
 
     page.get_by_role("link", name="Relecture").click()
     page.get_by_role("heading", name="Relecture des fiches").wait_for(timeout=TIMEOUT_MS)
