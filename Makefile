@@ -32,6 +32,7 @@ migrate: setup
 
 specs: setup
 	$(BIN)/terrain specs publish survey_specs/ --quiet
+	$(BIN)/terrain sites example survey_specs/
 	$(BIN)/terrain users bootstrap-admin
 
 lint: setup
@@ -60,10 +61,11 @@ $(PWA_DIST): $(PWA_STAMP) $(PWA_SOURCES)
 pwa-test: $(PWA_STAMP)
 	cd pwa && npm run typecheck && npm run lint && npm test
 
-bench: setup
+bench: setup pwa-build
 	$(BIN)/python bench/spec_compile.py
 	$(BIN)/python bench/sync_push.py
 	$(BIN)/python bench/sync_load.py
+	$(BIN)/python bench/pwa_outbox.py
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm pwa/node_modules pwa/dist

@@ -61,6 +61,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "admin_created": "Administrateur créé : {email}",
         "admin_password": "Mot de passe (affiché une seule fois, à changer) : {password}",
         "site_created": "Site créé : {code}",
+        "example_site": "Site d'exemple {code} : {specs}",
         "spec_sites": "{name} : sites {sites}",
         "versions": "versions",
         "draft": "brouillon",
@@ -99,6 +100,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "admin_created": "Administrator created: {email}",
         "admin_password": "Password (shown only once, change it): {password}",
         "site_created": "Site created: {code}",
+        "example_site": "Example site {code}: {specs}",
         "spec_sites": "{name}: sites {sites}",
         "versions": "versions",
         "draft": "draft",
@@ -649,6 +651,42 @@ def sites_assign_spec(
             typer.echo(
                 _t(out, "spec_sites", name=spec, sites=", ".join(site_codes(site_ids, session=session)))
             )
+    except TerrainError as error:
+        raise _fail(error, out) from None
+
+
+@sites_app.command("example")
+def sites_example(
+    specs_dir: Annotated[Path, typer.Argument(help="Dossier des spécifications d'exemple")] = Path(
+        "survey_specs"
+    ),
+    code: Annotated[str, typer.Option(help="Code du site d'exemple")] = "aire-exemple",
+    name: Annotated[str, typer.Option(help="Nom du site d'exemple")] = "Aire d'accueil (exemple)",
+    lang: LangOption = None,
+) -> None:
+    """Le site d'exemple de « make run » : créé s'il manque, avec les spécifications publiées de SPECS_DIR
+    (idempotent), pour essayer l'application de terrain tout de suite."""
+    from terrain.sites.models import Site
+    from terrain.sites.service import create_site, site_codes
+    from terrain.specs import service
+    from terrain.specs.models import Spec
+
+    out = _lang(lang)
+    try:
+        with _session() as session:
+            site = session.exec(select(Site).where(Site.code == code)).first()
+            if site is None:
+                site = create_site(code, name, session=session, actor=SYSTEM)
+            assigned = []
+            for path in sorted(specs_dir.glob("*.yaml")):
+                spec = session.exec(select(Spec).where(Spec.name == path.stem)).first()
+                if spec is None or service.latest_version(spec, session=session) is None:
+                    continue
+                current = site_codes(service.spec_site_ids(spec, session=session), session=session)
+                if code not in current:
+                    service.assign_sites(spec.name, [*current, code], session=session, actor=SYSTEM)
+                assigned.append(spec.name)
+            typer.echo(_t(out, "example_site", code=code, specs=", ".join(assigned) or _t(out, "none")))
     except TerrainError as error:
         raise _fail(error, out) from None
 

@@ -204,3 +204,16 @@ def test_bootstrap_admin_from_environment(cli_env: str, monkeypatch: pytest.Monk
     assert result.exit_code == 0
     assert "Administrator created: chef@example.org" in result.output
     assert "mot-de-passe-admin" not in result.output and "Password" not in result.output
+
+
+def test_example_site_gets_the_example_specs_once(cli_env: str, tmp_path: Path) -> None:
+    write(tmp_path / "essai.yaml", SPEC_ESSAI)
+    runner.invoke(app, ["specs", "publish", str(tmp_path / "essai.yaml")])
+    write(tmp_path / "pas_publie.yaml", SPEC_ESSAI.replace("essai", "pas_publie"))
+    first = runner.invoke(app, ["sites", "example", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == "Site d'exemple aire-exemple : essai"
+    assert runner.invoke(app, ["sites", "example", str(tmp_path)]).exit_code == 0  # idempotent
+    assert "aire-exemple\tAire d'accueil (exemple)" in runner.invoke(app, ["sites", "list"]).output
+    more = runner.invoke(app, ["sites", "assign-spec", "essai", "aire-exemple"])
+    assert more.output.strip() == "essai : sites aire-exemple"
