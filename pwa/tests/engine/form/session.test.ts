@@ -182,3 +182,31 @@ describe("messages and values", () => {
     expect(form.item("nb_adultes").value).toBeNull();
   });
 });
+
+describe("draft()", () => {
+  test("keeps hidden answers, so that they come back after a reload when the item shows again", () => {
+    const form = createForm(spec("satisfaction_usagers"), { lang: "fr", clock: CLOCK });
+    form.set("orientation", "other");
+    form.set("orientation_other", "par une voisine");
+    form.set("orientation", "caf");
+    expect(form.item("orientation_other").visible).toBe(false);
+    expect(form.validateAll().answers).not.toHaveProperty("orientation_other");
+    const draft = form.draft();
+    expect(draft).toMatchObject({ orientation: "caf", orientation_other: "par une voisine" });
+
+    const reloaded = createForm(spec("satisfaction_usagers"), { lang: "fr", clock: CLOCK, answers: draft });
+    reloaded.set("orientation", "other");
+    expect(reloaded.item("orientation_other").value).toBe("par une voisine");
+  });
+
+  test("writes repeats as lists of blocks and leaves empty answers out", () => {
+    const form = createForm(spec("diagnostic_familles"), { lang: "fr", clock: CLOCK });
+    form.set("nb_personnes", 2);
+    form.syncCount("membres");
+    form.set("membres[1].prenom_initiales", "L.");
+    form.set("observations", "");
+    const draft = form.draft() as Record<string, unknown>;
+    expect(draft["membres"]).toEqual([{}, { prenom_initiales: "L." }]);
+    expect(draft).not.toHaveProperty("observations");
+  });
+});
