@@ -13,3 +13,4 @@ if (root) {
   render(<App />, root);
 }
 void boot();
+if (localStorage.getItem("terrain.bench") === "1") void import("./ui/bench.js").then((bench) => { bench.install(); });

@@ -95,11 +95,11 @@ async function nextBatch(store: LocalStore, maxRecords: number, maxBytes: number
   const batch: Pending[] = [];
   let bytes = ENVELOPE_BYTES;
   // Read a little more than needed: some may be skipped (deferred in this run).
-  const rows = await store.records.outbox(maxRecords + skip.size);
-  for (const row of rows) {
-    if (skip.has(row.id)) continue;
-    const content = (await store.vault.open(row.content, contentAad(row.id))) as RecordContent;
-    const wire = toWireRecord(row, content);
+  const rows = (await store.records.outbox(maxRecords + skip.size)).filter((row) => !skip.has(row.id));
+  // Decrypted together: WebCrypto works off the main thread, one at a time would wait for each.
+  const contents = await Promise.all(rows.map((row) => store.vault.open(row.content, contentAad(row.id))));
+  for (const [index, row] of rows.entries()) {
+    const wire = toWireRecord(row, contents[index] as RecordContent);
     const size = utf8(JSON.stringify(wire)).byteLength + 1;
     if (batch.length > 0 && (batch.length >= maxRecords || bytes + size > maxBytes)) break;
     batch.push({ row, wire, bytes: size });
@@ -111,26 +111,23 @@ async function nextBatch(store: LocalStore, maxRecords: number, maxBytes: number
 
 async function markSending(store: LocalStore, batch: Pending[]): Promise<Pending[]> {
   const { db } = store;
+  // One read and one write for the whole batch (a get and an update per record were 4 requests each).
   return db.transaction("rw", db.records, async () => {
-    const kept: Pending[] = [];
-    for (const pending of batch) {
-      const current = await db.records.get(pending.row.id);
-      // Taken back to draft meanwhile: not part of this batch.
-      if (current?.status !== "waiting") continue;
-      await db.records.update(pending.row.id, { status: "sending" });
-      kept.push(pending);
-    }
+    const current = await db.records.bulkGet(batch.map((p) => p.row.id));
+    // Taken back to draft meanwhile: not part of this batch.
+    const kept = batch.filter((_, index) => current[index]?.status === "waiting");
+    const rows = current.filter((row): row is RecordRow => row?.status === "waiting");
+    await db.records.bulkPut(rows.map((row) => ({ ...row, status: "sending" as const })));
     return kept;
   });
 }
 
 async function backToWaiting(store: LocalStore, ids: string[]): Promise<void> {
   const { db } = store;
+  if (ids.length === 0) return;
   await db.transaction("rw", db.records, async () => {
-    for (const id of ids) {
-      const row = await db.records.get(id);
-      if (row?.status === "sending") await db.records.update(id, { status: "waiting" });
-    }
+    const rows = (await db.records.bulkGet(ids)).filter((row): row is RecordRow => row?.status === "sending");
+    await db.records.bulkPut(rows.map((row) => ({ ...row, status: "waiting" as const })));
   });
 }
 
@@ -154,8 +151,8 @@ async function applyResults(
   now: number,
 ): Promise<void> {
   const byIndex = new Map(results.map((r) => [r.index, r]));
-  // Encrypt first: WebCrypto inside the transaction would end it.
-  const updates: { id: string; changes: Partial<RecordRow> }[] = [];
+  // Encrypt first (all at once): WebCrypto inside the transaction would end it.
+  const sealing: Promise<{ id: string; changes: Partial<RecordRow> }>[] = [];
   const unanswered: string[] = [];
   for (const [index, pending] of batch.entries()) {
     const id = pending.row.id;
@@ -174,38 +171,36 @@ async function applyResults(
           details: result.details ?? {},
         },
       };
-      updates.push({
-        id,
-        changes: { status: "attention", unsent: 1, attentionCode: notes.rejection?.code ?? null, serverNotes: await store.vault.seal(notes, notesAad(id)) },
-      });
+      const changes = { status: "attention" as const, unsent: 1 as const, attentionCode: notes.rejection?.code ?? null };
+      sealing.push(store.vault.seal(notes, notesAad(id)).then((serverNotes) => ({ id, changes: { ...changes, serverNotes } })));
       report.attention += 1;
       continue;
     }
     const notes: ServerNotes = { problems: (result.problems ?? []) as Problem[], reviewComment: null, rejection: null };
     const serverStatus = result.status ?? (result.result === "conflict" ? "conflict" : result.result === "needs_review" ? "needs_review" : "accepted");
-    updates.push({
-      id,
-      changes: {
-        status: "sent",
-        unsent: 0,
-        serverStatus,
-        serverRevision: result.revision ?? pending.row.revision,
-        missingAttachments: result.missing_attachments ?? [],
-        attentionCode: null,
-        sentAt: now,
-        serverNotes: await store.vault.seal(notes, notesAad(id)),
-      },
-    });
+    const changes: Partial<RecordRow> = {
+      status: "sent",
+      unsent: 0,
+      serverStatus,
+      serverRevision: result.revision ?? pending.row.revision,
+      missingAttachments: result.missing_attachments ?? [],
+      attentionCode: null,
+      sentAt: now,
+    };
+    sealing.push(store.vault.seal(notes, notesAad(id)).then((serverNotes) => ({ id, changes: { ...changes, serverNotes } })));
     report.sent += 1;
     if (result.result === "conflict") report.conflicts += 1;
   }
+  const updates = await Promise.all(sealing);
   const { db } = store;
   await db.transaction("rw", db.records, async () => {
-    for (const { id, changes } of updates) {
-      const row = await db.records.get(id);
-      // Only the answer to this very send may move it out of `sending`.
-      if (row?.status === "sending") await db.records.update(id, changes);
-    }
+    const rows = await db.records.bulkGet(updates.map((u) => u.id));
+    // Only the answer to this very send may move it out of `sending`.
+    const changed = updates.flatMap(({ changes }, index) => {
+      const row = rows[index];
+      return row?.status === "sending" ? [{ ...row, ...changes }] : [];
+    });
+    await db.records.bulkPut(changed);
   });
   await backToWaiting(store, unanswered);
   for (const id of unanswered) skip.add(id);
