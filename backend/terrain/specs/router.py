@@ -91,6 +91,9 @@ class DraftOut(BaseModel):
     created: bool = Field(description="Spécification nouvelle / new spec")
     draft: VersionSummary
     warnings: list[dict[str, Any]]
+    compiled: dict[str, Any] = Field(
+        default_factory=dict, description="Le brouillon compilé, pour l'aperçu / compiled draft, for previews"
+    )
 
 
 class PublishIn(BaseModel):
@@ -211,6 +214,7 @@ async def upload_spec(request: Request, principal: CurrentPrincipal, session: Se
         created=result.created,
         draft=VersionSummary.of(result.draft),
         warnings=result.warnings,
+        compiled=result.draft.compiled,
     )
 
 
