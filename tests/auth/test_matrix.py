@@ -88,6 +88,12 @@ MATRIX: dict[str, Endpoint] = {
         body={"source": "{spec_source}"},
         expect={"admin": same(200), "coordinator": (200, 403), "fieldworker": same(403), "viewer": same(403)},
     ),
+    "specs.validate": Endpoint(
+        "POST",
+        "/api/v1/specs/validate",
+        body={"source": "{spec_source}"},
+        expect={"admin": same(200), "coordinator": same(200), "fieldworker": same(403), "viewer": same(403)},
+    ),
     "specs.publish": Endpoint(
         "POST",
         "/api/v1/specs/{spec}/publish",

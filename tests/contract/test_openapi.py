@@ -110,6 +110,7 @@ EXCLUDED: dict[str, list[Any]] = {
     # no JSON Schema can express: a schema-valid `source` is almost never a valid spec, and the 422
     # `spec.invalid` that says why is the documented answer.
     "POST /api/v1/specs": [positive_data_acceptance],
+    "POST /api/v1/specs/validate": [positive_data_acceptance],
     "POST /api/v1/specs/{name}/publish": [positive_data_acceptance],
     # Likewise an XLSForm: `format: binary` says nothing of the workbook inside (422 `xlsform.invalid`).
     "POST /api/v1/specs/import-xlsform": [positive_data_acceptance],

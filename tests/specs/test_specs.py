@@ -296,3 +296,23 @@ def test_field_accounts_see_their_own_sites_and_open_specs_only(client: TestClie
     # A closed version stays readable (records collected with it refer to it).
     closed = client.get("/api/v1/specs/clos/versions/1", headers=fieldworker)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+
+def test_validate_checks_without_saving(client: TestClient, world: World) -> None:
+    headers = world.headers(world.user("coordinator"))
+    checked = client.post("/api/v1/specs/validate", json={"source": SPEC_ESSAI}, headers=headers)
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["name"] == "essai" and checked.json()["compiled"]["name"] == "essai"
+    # Nothing was stored: no spec, no draft.
+    assert client.get("/api/v1/specs/essai", headers=headers).status_code == 404
+    assert all(spec["name"] != "essai" for spec in client.get("/api/v1/specs", headers=headers).json())
+
+    broken = SPEC_ESSAI.replace("type: integer", "type: entier", 1)
+    assert broken != SPEC_ESSAI
+    refused = client.post(
+        "/api/v1/specs/validate", json={"source": broken, "filename": "essai.yaml"}, headers=headers
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "spec.invalid"
+    issue = refused.json()["error"]["details"]["issues"][0]
+    assert issue["file"] == "essai.yaml" and issue["line"] > 1 and issue["code"] == "unknown_type"
+    assert client.get("/api/v1/specs/essai", headers=headers).status_code == 404

@@ -96,6 +96,12 @@ class DraftOut(BaseModel):
     )
 
 
+class CheckOut(BaseModel):
+    name: str
+    warnings: list[dict[str, Any]]
+    compiled: dict[str, Any] = Field(description="La spécification compilée / the compiled spec")
+
+
 class PublishIn(BaseModel):
     source: str | None = Field(
         default=None, min_length=1, description="Publier ce YAML plutôt que le brouillon"
@@ -216,6 +222,35 @@ async def upload_spec(request: Request, principal: CurrentPrincipal, session: Se
         warnings=result.warnings,
         compiled=result.draft.compiled,
     )
+
+
+@router.post(
+    "/validate",
+    response_model=CheckOut,
+    summary="Vérifier une spécification YAML sans rien enregistrer",
+    description="Même corps et mêmes erreurs que le dépôt (422 `spec.invalid` avec fichier, ligne, colonne, "
+    "chemin, code et message), mais rien n'est enregistré : pour un éditeur qui vérifie pendant la saisie.",
+    responses=error_responses(401, 403, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": SpecSourceIn.model_json_schema()},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def validate_spec(request: Request, principal: CurrentPrincipal) -> CheckOut:
+    source, filename = await _read_source(request)
+    checked = await run_in_threadpool(
+        service.check_source,
+        source,
+        actor=principal,
+        filename=filename or "spec.yaml",
+        lang=caller_language(request, principal),
+    )
+    return CheckOut(name=checked.name, warnings=checked.warnings, compiled=checked.compiled)
 
 
 @router.get(

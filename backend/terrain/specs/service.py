@@ -186,6 +186,14 @@ def _new_spec(compiled: Compiled, *, session: Session, actor: Principal) -> Spec
     return spec
 
 
+def check_source(source: str, *, actor: Principal, filename: str = "spec.yaml", lang: str = "fr") -> Compiled:
+    """What publishing ``source`` would say, saving nothing (an editor checks as the coordinator types):
+    ``spec.invalid`` (422) with every issue, or the compiled spec and its warnings."""
+    if not authz.can_attempt(actor, Action.SPEC_WRITE):
+        raise TerrainError("auth.forbidden", details={"action": Action.SPEC_WRITE.value})
+    return compile_source(source, filename=filename, lang=lang)
+
+
 def save_draft(
     source: str,
     *,
