@@ -93,9 +93,9 @@ def test_spec_from_upload_to_review(
     caret = page.evaluate("document.getElementById('spec-source').selectionStart")
     assert SPEC_WITH_ERROR[caret : caret + 6] == "integr"
 
-    # Fixed as typed: valid, saved as a draft, previewed with the real engine.
+    # Fixed as typed: valid (nothing saved yet), previewed with the real engine, then saved as a draft.
     page.fill("#spec-source", SPEC_V1)
-    check_text(page, "brouillon « essai_coord » créé")
+    check_text(page, "Spécification valide (essai_coord)")
     assert page.locator("ul.issues").count() == 0
     preview = page.get_by_role("form", name="Aperçu")
     assert preview.get_by_label("Nombre d'enfants").count() == 0
@@ -108,6 +108,8 @@ def test_spec_from_upload_to_review(
     assert_accessible(page, "aperçu")
     shoot(page, artefacts, "preview")
 
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    check_text(page, "brouillon « essai_coord » créé")
     page.get_by_role("button", name="Comparer avec la dernière version").click()
     check_text(page, "Première version : rien à comparer.")
     page.get_by_role("button", name="Publier cette version").click()
@@ -122,6 +124,8 @@ def test_spec_from_upload_to_review(
     page.locator("#spec-source").wait_for(timeout=TIMEOUT_MS)
     page.wait_for_function("document.getElementById('spec-source').value.includes('essai_coord')")
     page.fill("#spec-source", SPEC_BREAKING)
+    check_text(page, "Spécification valide (essai_coord)")
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
     check_text(page, "brouillon de « essai_coord » enregistré")
     page.get_by_role("button", name="Comparer avec la dernière version").click()
     check_text(page, "Changements par rapport à la version 1")

@@ -1,6 +1,6 @@
-// The YAML of a spec, uploaded from a file or typed: the server validates it as the user types (debounced)
-// and every issue is shown at its line and column. A valid text is saved as the spec's draft (that is how
-// the API validates), then previewed with the real engine and published.
+// The YAML of a spec, uploaded from a file or typed: the server checks it as the user types (debounced,
+// `POST /specs/validate`: nothing saved) and every issue is shown at its line and column. A valid text is
+// previewed with the real engine; "Enregistrer le brouillon" saves it, then the diff and publication.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { errorText, ApiError, sendJson } from "./api.js";
 import type { SpecIssue, VersionSummary } from "./common.js";
@@ -16,10 +16,16 @@ interface DraftOut {
   compiled: Record<string, unknown>;
 }
 
+interface CheckOut {
+  name: string;
+  warnings: SpecIssue[];
+  compiled: Record<string, unknown>;
+}
+
 type Check =
   | { state: "idle" }
   | { state: "checking" }
-  | { state: "ok"; draft: DraftOut }
+  | { state: "ok"; checked: CheckOut; source: string }
   | { state: "invalid"; issues: SpecIssue[]; message: string }
   | { state: "failed"; message: string }
   | { state: "mismatch"; found: string };
@@ -48,6 +54,8 @@ export function SpecEditor(props: {
   const area = useRef<HTMLTextAreaElement>(null);
   const gutter = useRef<HTMLDivElement>(null);
   const sequence = useRef(0);
+  const [saved, setSaved] = useState<DraftOut | null>(null);
+  const [saving, setSaving] = useState<string | null>(null);
 
   const validate = async (source: string) => {
     const expected = props.name;
@@ -59,10 +67,9 @@ export function SpecEditor(props: {
     const mine = ++sequence.current;
     setCheck({ state: "checking" });
     try {
-      const draft = await sendJson<DraftOut>("POST", "/api/v1/specs", { source, filename });
+      const checked = await sendJson<CheckOut>("POST", "/api/v1/specs/validate", { source, filename });
       if (mine !== sequence.current) return; // a newer text is being checked
-      setCheck({ state: "ok", draft });
-      props.onSaved?.(draft.name);
+      setCheck({ state: "ok", checked, source });
     } catch (failure) {
       if (mine !== sequence.current) return;
       if (failure instanceof ApiError && failure.code === "spec.invalid") {
@@ -81,13 +88,25 @@ export function SpecEditor(props: {
       return;
     }
     typed.set(key, text);
+    setSaved(null); // the saved draft is no longer what is typed
     const timer = setTimeout(() => void validate(text), DEBOUNCE_MS);
     return () => {
       clearTimeout(timer);
     };
   }, [text]);
 
-  const issues = check.state === "invalid" ? check.issues : check.state === "ok" ? check.draft.warnings : [];
+  const issues = check.state === "invalid" ? check.issues : check.state === "ok" ? check.checked.warnings : [];
+
+  const saveDraft = async (source: string) => {
+    setSaving(null);
+    try {
+      const draft = await sendJson<DraftOut>("POST", "/api/v1/specs", { source, filename });
+      setSaved(draft);
+      props.onSaved?.(draft.name);
+    } catch (failure) {
+      setSaving(errorText(failure));
+    }
+  };
   const errorLines = new Set(issues.filter((i) => i.severity === "error" && i.line).map((i) => i.line));
   const warnLines = new Set(issues.filter((i) => i.severity !== "error" && i.line).map((i) => i.line));
   const lineCount = Math.max(1, text.split("\n").length);
@@ -152,9 +171,9 @@ export function SpecEditor(props: {
       </div>
       <div id="spec-check" aria-live="polite" data-testid="spec-check">
         {check.state === "checking" ? <p class="hint">{m("editor.checking")}</p> : null}
-        {check.state === "ok" ? (
-          <p class="ok">{m(check.draft.created ? "editor.created" : "editor.saved", { name: check.draft.name })}</p>
-        ) : null}
+        {check.state === "ok" && !saved ? <p class="ok">{m("editor.valid", { name: check.checked.name })}</p> : null}
+        {saved ? <p class="ok">{m(saved.created ? "editor.created" : "editor.saved", { name: saved.name })}</p> : null}
+        {saving ? <p class="error">{saving}</p> : null}
         {check.state === "mismatch" ? (
           <p class="error">{m("editor.mismatch", { found: check.found, expected: props.name ?? "" })}</p>
         ) : null}
@@ -179,14 +198,20 @@ export function SpecEditor(props: {
       ) : null}
       {check.state === "ok" ? (
         <>
-          <Preview spec={check.draft.compiled} />
-          <PublishPanel
-            name={check.draft.name}
-            onPublished={() => {
-              typed.delete(key);
-              props.onPublished?.();
-            }}
-          />
+          <Preview spec={check.checked.compiled} />
+          {saved ? (
+            <PublishPanel
+              name={saved.name}
+              onPublished={() => {
+                typed.delete(key);
+                props.onPublished?.();
+              }}
+            />
+          ) : (
+            <button type="button" class="primary" onClick={() => void saveDraft(check.source)}>
+              {m("editor.save")}
+            </button>
+          )}
         </>
       ) : null}
     </div>

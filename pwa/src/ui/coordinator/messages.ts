@@ -62,6 +62,8 @@ const fr = {
   "editor.label": "Texte YAML de la spécification",
   "editor.hint": "Vérifié par le serveur pendant la saisie ; les erreurs s'affichent avec leur ligne et leur colonne.",
   "editor.checking": "Vérification…",
+  "editor.valid": "Spécification valide ({name}) : rien n'est enregistré tant que vous n'enregistrez pas le brouillon.",
+  "editor.save": "Enregistrer le brouillon",
   "editor.created": "Spécification valide : brouillon « {name} » créé.",
   "editor.saved": "Spécification valide : brouillon de « {name} » enregistré.",
   "editor.mismatch":
@@ -304,6 +306,8 @@ const en: Record<MessageKey, string> = {
   "editor.label": "YAML text of the spec",
   "editor.hint": "Checked by the server as you type; errors show with their line and column.",
   "editor.checking": "Checking…",
+  "editor.valid": "Valid spec ({name}): nothing is saved until you save the draft.",
+  "editor.save": "Save the draft",
   "editor.created": "Valid spec: draft “{name}” created.",
   "editor.saved": "Valid spec: draft of “{name}” saved.",
   "editor.mismatch": "The spec's name is “{found}”: it must stay “{expected}”. For another spec, use “New spec”.",
