@@ -65,6 +65,7 @@ bench: setup pwa-build
 	$(BIN)/python bench/spec_compile.py
 	$(BIN)/python bench/sync_push.py
 	$(BIN)/python bench/sync_load.py
+	$(BIN)/python bench/xlsform_import.py
 	$(BIN)/python bench/pwa_outbox.py
 
 clean:

@@ -2,7 +2,7 @@
 positions rendered from the fr/en message catalogs. Pure: no database, no HTTP."""
 
 from .canonical import canonical_json, content_hash
-from .compiler import ITEM_TYPES, KINDS, CompileResult, compile_file, compile_text
+from .compiler import ITEM_TYPES, KINDS, CompileResult, compile_document, compile_file, compile_text
 from .diff import BREAKING_CODE, Change, SpecDiff, breaking_issues, check_publishable, diff
 from .explain import describe_change, describe_diff
 from .issues import SpecIssue, catalog, message, render
@@ -19,6 +19,7 @@ __all__ = [
     "canonical_json",
     "catalog",
     "check_publishable",
+    "compile_document",
     "compile_file",
     "compile_text",
     "content_hash",

@@ -20,6 +20,7 @@ from .limits import MAX_ISSUES, MAX_ITEMS, MAX_SOURCE_BYTES, MAX_SUGGESTION_WORK
 from .yamlsource import (
     Pos,
     PosMap,
+    PosSeq,
     YamlProblem,
     item_pos,
     key_pos,
@@ -534,12 +535,15 @@ class Compiler:
 
     # --- document ----------------------------------------------------------------------------------------
 
-    def run(self) -> CompileResult:
-        try:
-            doc = load(self.text)
-        except YamlProblem as problem:
-            self.issue(problem.pos, "", problem.code, **problem.params)
-            return CompileResult(None, self.issues, None)
+    def run(self, document: Any = None) -> CompileResult:
+        if document is not None:
+            doc = _positionless(document)
+        else:
+            try:
+                doc = load(self.text)
+            except YamlProblem as problem:
+                self.issue(problem.pos, "", problem.code, **problem.params)
+                return CompileResult(None, self.issues, None)
         if not isinstance(doc, PosMap):
             self.issue((0, 0), "", "not_a_mapping", found=_kind_of(doc))
             return CompileResult(None, self.issues, None)
@@ -1458,9 +1462,23 @@ def compile_text(text: str, filename: str = "<spec>", *, odk_typing: bool = Fals
     if size > MAX_SOURCE_BYTES:  # before any parser, and before the text is split into lines
         issue = SpecIssue(filename, 1, 1, "", "source_too_large", {"size": size, "max": MAX_SOURCE_BYTES})
         return CompileResult(None, [issue], None)
-    compiler = Compiler(text, filename, odk_typing)
+    return _compile(Compiler(text, filename, odk_typing), None)
+
+
+def compile_document(
+    document: dict[str, Any], filename: str = "<spec>", *, odk_typing: bool = False
+) -> CompileResult:
+    """Compile a spec document already in memory (plain dicts, lists and scalars, as YAML loads them):
+    the checks and the result of ``compile_text`` on its YAML, without writing and re-reading the YAML
+    (the XLSForm importer). Issues have no position in a file (line 1, column 1): their ``path`` places
+    them. The document is not modified."""
+    return _compile(Compiler("", filename, odk_typing), document)
+
+
+def _compile(compiler: Compiler, document: dict[str, Any] | None) -> CompileResult:
+    filename = compiler.file
     try:
-        result = compiler.run()
+        result = compiler.run(document)
         result.conversions = compiler.conversions
         # In file order, as a coordinator reads the file (sorted() is stable for issues at one place).
         result.issues.sort(key=lambda issue: (issue.line, issue.col))
@@ -1474,6 +1492,31 @@ def compile_text(text: str, filename: str = "<spec>", *, odk_typing: bool = Fals
         logger.exception("internal compiler error in %s", filename)
         compiler.issue((0, 0), "", INTERNAL_ERROR, error=type(exc).__name__)
     return CompileResult(None, _capped(compiler.issues, filename), None)
+
+
+def _positionless(value: Any) -> Any:
+    """Plain containers -> the loader's PosMap/PosSeq (without positions: look-ups fall back to (0, 0)),
+    copied, so that the caller's document is never changed. Iterative: a deep document cannot overflow."""
+    if not isinstance(value, dict | list):
+        return value
+    root: PosMap | PosSeq = PosMap() if isinstance(value, dict) else PosSeq()
+    stack: list[tuple[Any, PosMap | PosSeq]] = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        pairs = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, child in pairs:
+            copy: Any = child
+            if isinstance(child, dict):
+                copy = PosMap()
+                stack.append((child, copy))
+            elif isinstance(child, list):
+                copy = PosSeq()
+                stack.append((child, copy))
+            if isinstance(target, PosMap):
+                target[key] = copy
+            else:
+                target.append(copy)
+    return root
 
 
 def compile_file(path: str | Path) -> CompileResult:

@@ -7,7 +7,6 @@ from typing import Any
 
 from .messages import ImportMessage
 from .workbook import Sheet
-from .yamlio import yaml_dump
 
 # Spec keys -> the XLSForm column they came from.
 COLUMNS = {
@@ -43,23 +42,22 @@ def locate(path: str, name_rows: dict[str, int]) -> tuple[int | None, str | None
 
 
 def compile_document(
-    yaml_text: str,
     filename: str,
     document: dict[str, Any],
     report: list[ImportMessage],
     name_rows: dict[str, int],
     sheets: dict[str, Sheet],
     odk_typing: bool = False,
-) -> tuple[dict[str, Any] | None, str]:
-    """The compiled spec (None when the compiler refuses the document: its issues are in the report) and the
-    YAML text. With ``odk_typing`` (forms written for ODK), the conversions ODK makes implicitly are written
-    into the expressions of the document and the YAML, and reported once for the form."""
-    try:
-        from terrain.speclang import compile_text, render
-    except ImportError:  # the compiler is optional at import time only while it is being written
-        report.append(ImportMessage("warning", "", None, None, "xlsform.compiler_unavailable", {}))
-        return None, yaml_text
-    result = compile_text(yaml_text, filename, odk_typing=odk_typing)
+) -> dict[str, Any] | None:
+    """The compiled spec (None when the compiler refuses the document: its issues are in the report). The
+    document is compiled as it is in memory: its YAML is written once, only when asked for
+    (``ImportResult.yaml_text``), and compiles to the same spec (tested). With ``odk_typing`` (forms
+    written for ODK), the conversions ODK makes implicitly are written into the expressions of the
+    document, and reported once for the form."""
+    from terrain.speclang import compile_document as compile_spec
+    from terrain.speclang import render
+
+    result = compile_spec(document, filename, odk_typing=odk_typing)
     survey = sheets.get("survey")
     survey_title = survey.title if survey else "survey"
     if result.conversions:
@@ -69,7 +67,6 @@ def compile_document(
             row, _ = locate(path, name_rows)
             if row is not None and row not in rows:
                 rows.append(row)
-        yaml_text = yaml_dump(document)
         report.append(
             ImportMessage(
                 "info",
@@ -104,7 +101,7 @@ def compile_document(
             )
         )
     compiled: dict[str, Any] | None = result.compiled if result.ok else None
-    return compiled, yaml_text
+    return compiled
 
 
 def _patch(document: dict[str, Any], path: str, source: str) -> None:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
+
+from terrain.expressions import to_source
 
 from .languages import column_name
 
 EXPORTABLE_KINDS = ("questionnaire", "observation_log")
+# Names pyxform refuses on the survey sheet (`meta` holds the form's metadata in the XForm).
+RESERVED_NAMES = frozenset({"meta"})
+# Expression columns the exporter may rewrite for ODK; the Terrain source then goes to `terrain::<column>`.
+REF = re.compile(r"\$\{([^}]*)\}")
+EXPRESSION_COLUMNS = ("required", "relevant", "constraint", "calculation", "choice_filter", "repeat_count")
 
 # Terrain type -> (XLSForm type, appearance token added so other tools render it the same way).
 TYPES: dict[str, tuple[str, str | None]] = {
@@ -51,6 +59,37 @@ def _src(expr: Any) -> str:
     return str(expr)
 
 
+def _int(x: dict[str, Any]) -> dict[str, Any]:
+    return {"t": "call", "f": "int", "a": [x]}
+
+
+def _for_odk(node: dict[str, Any], renames: dict[str, str]) -> tuple[dict[str, Any], bool]:
+    """The tree with what ODK Collect (JavaRosa) cannot evaluate rewritten: `floor(x)` and `ceiling(x)`
+    (JavaRosa has neither: ODK Validate refuses them) as `int(x) - number(x < int(x))` and
+    `int(x) + number(x > int(x))`, and references to renamed items. Second value: whether anything changed."""
+    t = node["t"]
+    if t == "ref" and node["n"] in renames:
+        return {"t": "ref", "n": renames[node["n"]]}, True
+    if t == "neg":
+        inner, changed = _for_odk(node["e"], renames)
+        return ({"t": "neg", "e": inner}, True) if changed else (node, False)
+    if t == "bin":
+        left, lc = _for_odk(node["l"], renames)
+        right, rc = _for_odk(node["r"], renames)
+        return ({**node, "l": left, "r": right}, True) if lc or rc else (node, False)
+    if t != "call":
+        return node, False
+    pairs = [_for_odk(a, renames) for a in node["a"]]
+    args = [a for a, _ in pairs]
+    changed = any(c for _, c in pairs)
+    if node["f"] in ("floor", "ceiling") and len(args) == 1:
+        x = args[0]
+        op, cmp = ("-", "<") if node["f"] == "floor" else ("+", ">")
+        step = {"t": "call", "f": "number", "a": [{"t": "bin", "op": cmp, "l": x, "r": _int(x)}]}
+        return {"t": "bin", "op": op, "l": _int(x), "r": step}, True
+    return ({**node, "a": args}, True) if changed else (node, False)
+
+
 def _with_token(appearance: str | None, token: str | None) -> str:
     words = (appearance or "").split()
     if token and token not in words:
@@ -78,11 +117,46 @@ class _Exporter:
         self.derived: set[str] = set()  # lists the compiler derives again (L__other)
         self.strip_other: set[str] = set()  # inline lists whose trailing `other` the compiler adds again
         self.filter_keys: list[str] = []
+        # Items whose name pyxform refuses get another one in the workbook (`terrain::name` keeps theirs).
+        self.renames: dict[str, str] = {}
+        names = {item["name"] for item in _walk(compiled.get("items") or [])}
+        for name in sorted(names & RESERVED_NAMES):
+            new, n = f"{name}_1", 1
+            while new in names:
+                n += 1
+                new = f"{name}_{n}"
+            self.renames[name] = new
+            names.add(new)
         for choices in self.lists.values():
             for choice in choices:
                 for key in choice.get("filter") or {}:
                     if key not in self.filter_keys:
                         self.filter_keys.append(key)
+
+    def _name(self, row: dict[str, str], name: str) -> None:
+        row["name"] = self.renames.get(name, name)
+        if name in self.renames:
+            row["terrain::name"] = name
+
+    def _expr(self, row: dict[str, str], column: str, expr: Any) -> None:
+        """The expression's source, rewritten for ODK when needed (the exact source in `terrain::<column>`,
+        which the importer reads back)."""
+        src = _src(expr)
+        row[column] = src
+        tree = expr.get("ast") if isinstance(expr, dict) else None
+        if not src or not isinstance(tree, dict):
+            return
+        odk, changed = _for_odk(tree, self.renames)
+        if changed:
+            row[column] = to_source(odk)
+            # pyxform checks the references of every column: the workbook's names here too.
+            row[f"terrain::{column}"] = self._refs(src)
+
+    def _refs(self, text: str) -> str:
+        """`${name}` -> `${workbook name}` for the renamed items."""
+        if not self.renames or "${" not in text:
+            return text
+        return REF.sub(lambda m: "${" + self.renames.get(m.group(1), m.group(1)) + "}", text)
 
     def _texts(self, row: dict[str, str], base: str, value: Any) -> None:
         if not value:
@@ -91,7 +165,7 @@ class _Exporter:
             value = {"fr": value}
         for code, text in value.items():
             if code in self.langs and text:
-                row[f"{base}::{code}"] = str(text)
+                row[f"{base}::{code}"] = self._refs(str(text))
 
     def items(self, items: list[dict[str, Any]]) -> None:
         previous: dict[str, Any] | None = None
@@ -116,26 +190,31 @@ class _Exporter:
 
     def _container(self, item: dict[str, Any]) -> None:
         kind = item["type"]
-        row: dict[str, str] = {"type": f"begin_{kind}", "name": item["name"]}
+        row: dict[str, str] = {"type": f"begin_{kind}"}
+        self._name(row, item["name"])
         self._texts(row, "label", item.get("label"))
         self._texts(row, "hint", item.get("hint"))
-        row["relevant"] = _src(item.get("relevant"))
+        self._expr(row, "relevant", item.get("relevant"))
         row["appearance"] = item.get("appearance") or ""
+        if kind == "group" and not any(i["type"] != "calculate" for i in _walk(item.get("items") or [])):
+            # A group of calculations only has nothing to show: ODK Validate refuses an empty body group.
+            row["body::bodyless"] = "yes"
         if kind == "repeat":
-            row["repeat_count"] = _src(item.get("count"))
+            self._expr(row, "repeat_count", item.get("count"))
             for key in ("min", "max"):
                 if item.get(key) is not None:
                     row[f"terrain::{key}"] = str(item[key])
         self.rows.append(row)
         self.items(item.get("items") or [])
-        self.rows.append({"type": f"end_{kind}", "name": item["name"]})
+        self.rows.append({"type": f"end_{kind}", "name": row["name"]})
 
     def _matrix(self, item: dict[str, Any]) -> None:
         # ODK renders a table-list group of select_one questions of one list as a grid.
-        row: dict[str, str] = {"type": "begin_group", "name": item["name"], "terrain::type": "matrix"}
+        row: dict[str, str] = {"type": "begin_group", "terrain::type": "matrix"}
+        self._name(row, item["name"])
         self._texts(row, "label", item.get("label"))
         self._texts(row, "hint", item.get("hint"))
-        row["relevant"] = _src(item.get("relevant"))
+        self._expr(row, "relevant", item.get("relevant"))
         row["appearance"] = _with_token(item.get("appearance"), "table-list")
         self.rows.append(row)
         for matrix_row in item.get("rows") or []:
@@ -151,7 +230,7 @@ class _Exporter:
             out = self._question(question)
             out.pop("terrain::type", None)
             self.rows.append(out)
-        self.rows.append({"type": "end_group", "name": item["name"]})
+        self.rows.append({"type": "end_group", "name": row["name"]})
 
     def _question(self, item: dict[str, Any]) -> dict[str, str]:
         ttype = item["type"]
@@ -164,29 +243,30 @@ class _Exporter:
             xtype = f"{xtype} {list_name}"
             if item.get("other") and not explicit_other:
                 xtype += " or_other"
-        row: dict[str, str] = {"type": xtype, "name": item["name"], "terrain::type": ttype}
+        row: dict[str, str] = {"type": xtype, "terrain::type": ttype}
+        self._name(row, item["name"])
         if explicit_other:
             row["terrain::other"] = "yes"
         self._texts(row, "label", item.get("label"))
         self._texts(row, "hint", item.get("hint"))
         if item.get("required_if"):
-            row["required"] = _src(item["required_if"])
+            self._expr(row, "required", item["required_if"])
         elif item.get("required") and ttype != "consent":
             row["required"] = "yes"
         if row.get("required"):
             self._texts(row, "required_message", item.get("required_message"))
-        row["relevant"] = _src(item.get("relevant"))
-        row["constraint"] = _src(item.get("constraint"))
+        self._expr(row, "relevant", item.get("relevant"))
+        self._expr(row, "constraint", item.get("constraint"))
         if row["constraint"]:
             self._texts(row, "constraint_message", item.get("constraint_message"))
-        row["calculation"] = _src(item.get("calculation"))
+        self._expr(row, "calculation", item.get("calculation"))
         row["default"] = _literal(item.get("default"))
         if item.get("read_only"):
             row["read_only"] = "yes"
         if item.get("sensitive"):
             row["terrain::sensitive"] = "yes"
         row["appearance"] = _with_token(item.get("appearance"), token)
-        row["choice_filter"] = self._choice_filter(item.get("choice_filter"))
+        self._expr(row, "choice_filter", item.get("choice_filter"))
         return row
 
     def _other_base(self, list_name: str) -> str:
@@ -199,9 +279,6 @@ class _Exporter:
         self.strip_other.add(list_name)
         return list_name
 
-    def _choice_filter(self, expr: Any) -> str:
-        return _src(expr)
-
     # -- sheets -------------------------------------------------------------------------------------------
     def survey_columns(self) -> list[str]:
         columns = ["type", "name"]
@@ -210,6 +287,10 @@ class _Exporter:
         columns += ["relevant", "constraint"] + [f"constraint_message::{c}" for c in self.langs]
         columns += ["calculation", "default", "read_only", "appearance", "choice_filter", "repeat_count"]
         columns += ["terrain::type", "terrain::sensitive", "terrain::min", "terrain::max", "terrain::other"]
+        # Written only when needed: pyxform takes `body::bodyless`, ODK forms do not have the others.
+        used = {key for row in self.rows for key in row}
+        columns += [c for c in ("body::bodyless", "terrain::name") if c in used]
+        columns += [f"terrain::{c}" for c in EXPRESSION_COLUMNS if f"terrain::{c}" in used]
         return columns
 
     def choices_rows(self) -> tuple[list[str], list[list[str]]]:
@@ -296,8 +377,14 @@ def export_xlsform(compiled: dict[str, Any], *, version: str | None = None) -> b
     return buf.getvalue()
 
 
+def _walk(items: list[dict[str, Any]]) -> Any:
+    for item in items:
+        yield item
+        yield from _walk(item.get("items") or [])
+
+
 def _header(column: str) -> str:
     base, sep, code = column.partition("::")
-    if sep and base != "terrain":
+    if sep and base not in ("terrain", "body"):
         return f"{base}::{column_name(code)}"
     return column

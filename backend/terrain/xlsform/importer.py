@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import re
 import unicodedata
@@ -45,6 +46,17 @@ SURVEY_COLUMNS = {
 CHOICES_COLUMNS = {"list_name", "name"}
 # Terrain's own columns written by the exporter: exact type, flags that XLSForm cannot say.
 TERRAIN_COLUMNS = {"terrain::type", "terrain::sensitive", "terrain::min", "terrain::max", "terrain::other"}
+# The exact Terrain name and expression sources where the exporter wrote others for ODK (a reserved name,
+# a function JavaRosa lacks), and pyxform's `body::bodyless` (a group of calculations only).
+TERRAIN_OVERRIDES = (
+    "required",
+    "relevant",
+    "constraint",
+    "calculation",
+    "choice_filter",
+    "repeat_count",
+)
+TERRAIN_COLUMNS |= {f"terrain::{c}" for c in TERRAIN_OVERRIDES} | {"terrain::name", "body::bodyless"}
 
 SIMPLE_TYPES: dict[str, str] = {
     "integer": "integer",
@@ -225,7 +237,6 @@ BUILTIN_YES_NO = {"yes": {"oui"}, "no": {"non"}}
 @dataclass
 class ImportResult:
     document: dict[str, Any] | None
-    yaml_text: str | None
     report: list[ImportMessage]
     ok: bool
     compiled: dict[str, Any] | None = None
@@ -236,6 +247,12 @@ class ImportResult:
     def __post_init__(self) -> None:
         if not self.details:  # refused before grouping: the report is already entry by entry
             self.details = list(self.report)
+
+    @functools.cached_property
+    def yaml_text(self) -> str | None:
+        """The document as YAML (None without a document), written on first use only: compiling does
+        not need it (see compile.py)."""
+        return yaml_dump(self.document) if self.document is not None else None
 
 
 def sanitize_spec_name(raw: str) -> str:
@@ -311,11 +328,42 @@ class _Importer:
             return None
         settings = self._settings()
         self.foreign = "terrain_kind" not in settings
+        if not self.foreign:
+            self._terrain_overrides(survey)
         self._languages(survey, settings)
         self._choices()
         items = self._survey(survey)
         self._safe_choice_values(items)
         return self._document(settings, items)
+
+    def _terrain_overrides(self, survey: Sheet) -> None:
+        """A workbook written by Terrain: the exact names and expression sources where the exporter wrote
+        others for ODK (`terrain::<column>`), and `${workbook name}` back to `${Terrain name}` everywhere."""
+        names = {
+            row.get("name"): row.values.pop("terrain::name")
+            for row in survey.rows
+            if row.get("terrain::name")
+        }
+
+        def terrain_refs(m: re.Match[str]) -> str:
+            return "${" + names.get(m.group(1), m.group(1)) + "}"
+
+        choices = self.sheets.get("choices")
+        rows = [(row, True) for row in survey.rows] + [
+            (row, False) for row in (choices.rows if choices else [])
+        ]
+        for row, in_survey in rows:
+            for column in TERRAIN_OVERRIDES:
+                exact = row.values.pop(f"terrain::{column}", None)
+                if exact:
+                    row.values[column] = exact
+            if not names:
+                continue
+            for key, value in row.values.items():
+                if "${" in value:
+                    row.values[key] = REF.sub(terrain_refs, value)
+            if in_survey and row.get("name") in names:
+                row.values["name"] = names[row.get("name")]
 
     def _find_sheets(self) -> Sheet | None:
         expected = ("survey", "choices", "settings")
@@ -1427,20 +1475,18 @@ def import_xlsform(source: Path | bytes, filename: str) -> ImportResult:
         document = importer.run(data)
     except WorkbookError as exc:
         importer.report.insert(0, exc.message)
-        return ImportResult(None, None, importer.report, False)
+        return ImportResult(None, importer.report, False)
     except Exception as exc:  # a bug here must still give the user a message, not a traceback
         logger.exception("internal error while importing an XLSForm")  # tests assert it never happens
         importer.report.append(
             ImportMessage("error", "", None, None, "xlsform.internal_error", {"reason": type(exc).__name__})
         )
-        return ImportResult(None, None, importer.report, False)
+        return ImportResult(None, importer.report, False)
     if document is None:
-        return ImportResult(None, None, importer.report, False)
-    yaml_text = yaml_dump(document)
+        return ImportResult(None, importer.report, False)
     from .compile import compile_document
 
-    compiled, yaml_text = compile_document(
-        yaml_text,
+    compiled = compile_document(
         filename,
         document,
         importer.report,
@@ -1451,7 +1497,6 @@ def import_xlsform(source: Path | bytes, filename: str) -> ImportResult:
     ok = compiled is not None and not any(m.severity == "error" for m in importer.report)
     return ImportResult(
         document,
-        yaml_text,
         group_report(importer.report),
         ok,
         compiled,
