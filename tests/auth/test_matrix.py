@@ -149,6 +149,13 @@ MATRIX: dict[str, Endpoint] = {
         body={"code": "nouveau-site", "name": "Nouveau"},
         expect={"admin": same(201), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
     ),
+    "sites.update": Endpoint(
+        "PATCH",
+        "/api/v1/sites/{site}",
+        body={"name": "Aire renommée"},
+        operation="PATCH /api/v1/sites/{code}",
+        expect={"admin": same(200), "coordinator": same(403), "fieldworker": same(403), "viewer": same(403)},
+    ),
     "device_tokens.create": Endpoint(
         "POST", "/api/v1/auth/device-tokens", body={"name": "tablette"}, expect={r: same(201) for r in ROLES}
     ),

@@ -376,3 +376,19 @@ def test_openapi_documents_the_endpoints(api: Api) -> None:
     assert "ResponseDetail" in schema["components"]["schemas"]
     limit = next(p for p in listing["parameters"] if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 200
+
+
+def test_spec_page_counts_records_per_version_on_the_callers_sites(api: Api) -> None:
+    assert [r["result"] for r in api.push(api.worker, record(), record())] == ["created", "created"]
+    assert [r["result"] for r in api.push(api.worker_sud, record(site="sud"))] == ["created"]
+
+    def counts(user: User) -> list[int | None]:
+        detail = api.get(user, "/api/v1/specs/menages")
+        assert detail.status_code == 200, detail.text
+        return [version["responses"] for version in detail.json()["versions"]]
+
+    assert counts(api.admin) == [3]
+    assert counts(api.coordinator) == [2]  # the coordinator of "nord" counts nord's records only
+    assert counts(api.coordinator_sud) == [1]
+    assert counts(api.worker) == [None]  # field workers and viewers get no counts
+    assert counts(api.viewer) == [None]

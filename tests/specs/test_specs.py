@@ -316,3 +316,12 @@ def test_validate_checks_without_saving(client: TestClient, world: World) -> Non
     issue = refused.json()["error"]["details"]["issues"][0]
     assert issue["file"] == "essai.yaml" and issue["line"] > 1 and issue["code"] == "unknown_type"
     assert client.get("/api/v1/specs/essai", headers=headers).status_code == 404
+
+
+def test_spec_page_gives_the_drafts_source_to_its_editors_only(client: TestClient, world: World) -> None:
+    coordinator = world.headers(world.user("coordinator"))
+    assert client.post("/api/v1/specs", json={"source": SPEC_ESSAI}, headers=coordinator).status_code == 200
+    detail = client.get("/api/v1/specs/essai", headers=coordinator).json()
+    assert detail["draft_source"] == SPEC_ESSAI
+    client.post("/api/v1/specs/essai/publish", headers=coordinator)
+    assert client.get("/api/v1/specs/essai", headers=coordinator).json()["draft_source"] is None

@@ -480,3 +480,15 @@ def revisions(row: Response, *, session: Session) -> list[ResponseRevision]:
             .order_by(col(ResponseRevision.id))
         ).all()
     )
+
+
+def counts_by_version(spec_id: int, *, session: Session, site_ids: frozenset[int] | None) -> dict[int, int]:
+    """How many records each version of a spec holds (on ``site_ids``; None: every site)."""
+    query = (
+        select(Response.version, sa.func.count())
+        .where(Response.spec_id == spec_id)
+        .group_by(col(Response.version))
+    )
+    if site_ids is not None:
+        query = query.where(col(Response.site_id).in_(sorted(site_ids)))
+    return {int(version): int(count) for version, count in session.exec(query).all()}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from terrain.auth.deps import CurrentPrincipal, SessionDep
@@ -31,6 +32,11 @@ class SiteIn(BaseModel):
     )
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     description: str = Field(default="", pattern=NO_NUL)
+
+
+class SitePatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    description: str | None = Field(default=None, pattern=NO_NUL)
 
 
 class SiteOut(BaseModel):
@@ -71,4 +77,22 @@ def list_sites(principal: CurrentPrincipal, session: SessionDep) -> list[SiteOut
 )
 def create_site(body: SiteIn, principal: CurrentPrincipal, session: SessionDep) -> SiteOut:
     site = service.create_site(body.code, body.name, body.description, session=session, actor=principal)
+    return SiteOut.of(site)
+
+
+@router.patch(
+    "/{code}",
+    response_model=SiteOut,
+    summary="Renommer ou décrire un site (admin) ; son code ne change jamais",
+    responses=error_responses(401, 403, 404, 422),
+)
+def update_site(
+    code: Annotated[str, Path(max_length=64, pattern=NO_NUL)],
+    body: SitePatch,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> SiteOut:
+    site = service.update_site(
+        code, name=body.name, description=body.description, session=session, actor=principal
+    )
     return SiteOut.of(site)

@@ -33,6 +33,31 @@ def create_site(code: str, name: str, description: str = "", *, session: Session
     return site
 
 
+def update_site(
+    code: str,
+    *,
+    session: Session,
+    actor: Principal,
+    name: str | None = None,
+    description: str | None = None,
+) -> Site:
+    """Rename or re-describe a site. Its code never changes: records, exports and specs refer to it."""
+    authz.require(actor, Action.SITE_MANAGE)
+    site = session.exec(select(Site).where(Site.code == code)).first()
+    if site is None:
+        raise TerrainError("site.not_found", code=code)
+    if name is not None:
+        site.name = name.strip()
+    if description is not None:
+        site.description = description
+    session.add(site)
+    session.flush()
+    audit.record(
+        "site.updated", session=session, actor_user_id=actor.id, target_type="site", target_id=str(site.id)
+    )
+    return site
+
+
 def list_sites(*, session: Session, actor: Principal) -> list[Site]:
     authz.require(actor, Action.SITE_LIST)
     query = select(Site).order_by(col(Site.code))

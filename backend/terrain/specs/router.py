@@ -17,6 +17,7 @@ from terrain.auth.deps import CurrentPrincipal, SessionDep
 from terrain.errors import TerrainError, error_responses, request_language
 from terrain.limits import MAX_ID, MAX_JSON_DEPTH, NO_NUL, JsonTooDeep, VersionNumber, json_depth
 from terrain.principals import Principal
+from terrain.responses.service import counts_by_version
 from terrain.sites.service import site_codes
 from terrain.specs import service
 from terrain.specs.models import Spec, SpecVersion
@@ -44,6 +45,11 @@ class VersionSummary(BaseModel):
     created_at: datetime
     published_at: datetime | None
     closed_at: datetime | None
+    responses: int | None = Field(
+        default=None,
+        description="Fiches reçues sur cette version, sur les sites de l'appelant (coordinateurs et admins) "
+        "/ records received on this version, on the caller's sites",
+    )
 
     @classmethod
     def of(cls, row: SpecVersion) -> VersionSummary:
@@ -70,6 +76,9 @@ class SpecSummary(BaseModel):
 class SpecDetail(SpecSummary):
     versions: list[VersionSummary]
     draft: VersionSummary | None
+    draft_source: str | None = Field(
+        default=None, description="Source YAML du brouillon (coordinateurs et admins) / the draft's YAML"
+    )
 
 
 class VersionDetail(VersionSummary):
@@ -264,10 +273,18 @@ def get_spec(name: SpecName, principal: CurrentPrincipal, session: SessionDep) -
     draft = (
         service.draft_of(spec, session=session) if authz.allowed(principal, Action.SPEC_READ_DRAFT) else None
     )
+    versions = [VersionSummary.of(row) for row in service.versions(spec, session=session)]
+    if authz.can_attempt(principal, Action.RESPONSE_REVIEW) and spec.id is not None:
+        counts = counts_by_version(
+            spec.id, session=session, site_ids=authz.visible_site_ids(principal, Action.RESPONSE_REVIEW)
+        )
+        for summary in versions:
+            summary.responses = counts.get(summary.version or 0, 0)
     return SpecDetail(
         **_summary(spec, principal, session=session),
-        versions=[VersionSummary.of(row) for row in service.versions(spec, session=session)],
+        versions=versions,
         draft=VersionSummary.of(draft) if draft else None,
+        draft_source=draft.source_yaml if draft else None,
     )
 
 
