@@ -172,6 +172,10 @@ def test_spec_from_upload_to_review(
     assert reviews[bad["id"]]["comment"] == "Vingt enfants : à recompter avec la famille."
     assert reviews[good["id"]] is None
 
+    # The spec's page counts the records of each version.
+    page.goto(f"{server.base_url}/#/coord/specs/essai_coord")
+    page.get_by_role("button", name="Fiches de la version 1 (2)").wait_for(timeout=TIMEOUT_MS)
+
 
 def test_xlsform_import_report(server: Any, people: People, launch: Any, artefacts: Path) -> None:
     workbooks = sorted(CORPUS.glob("*.xlsx")) if CORPUS.is_dir() else []
@@ -204,13 +208,19 @@ def test_admin_creates_site_and_field_worker(
     page.locator("tbody tr", has_text="aire-est").wait_for(timeout=TIMEOUT_MS)
     assert_accessible(page, "sites")
     shoot(page, artefacts, "sites")
+    # Renamed; its code stays.
+    page.get_by_role("button", name="Modifier : Aire d'accueil est").click()
+    page.locator("tbody tr", has_text="aire-est").get_by_label("Nom").fill("Aire d'accueil de l'est")
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    check_text(page, "Site enregistré : Aire d'accueil de l'est.")
+    assert "aire-est" in page.locator("tbody tr", has_text="Aire d'accueil de l'est").inner_text()
 
     page.get_by_role("link", name="Comptes et appareils").click()
     page.get_by_label("Adresse e-mail").fill("dominique.terrain@terrain.example.org")
     page.get_by_label("Nom affiché").fill("Dominique")
     page.get_by_label("Mot de passe initial").fill("un-mot-de-passe-solide-1")
     page.get_by_label("Rôle", exact=True).select_option("fieldworker")
-    page.get_by_role("checkbox", name="Aire d'accueil est").check()
+    page.get_by_role("checkbox", name="Aire d'accueil de l'est").check()
     page.get_by_role("button", name="Créer le compte").click()
     check_text(page, "Compte dominique.terrain@terrain.example.org créé.")
     row = page.locator("tbody tr", has_text="dominique.terrain@terrain.example.org")

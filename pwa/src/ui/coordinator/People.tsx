@@ -28,6 +28,21 @@ export function Sites() {
   const loaded = useLoad(() => getJson<Site[]>("/api/v1/sites"), []);
   const [form, setForm] = useState({ code: "", name: "", description: "" });
   const [note, setNote] = useState<Note>(null);
+  const [editing, setEditing] = useState<{ code: string; name: string; description: string } | null>(null);
+  const save = async () => {
+    if (!editing) return;
+    try {
+      const site = await sendJson<Site>("PATCH", `/api/v1/sites/${encodeURIComponent(editing.code)}`, {
+        name: editing.name,
+        description: editing.description,
+      });
+      setNote({ ok: true, text: m("sites.updated", { name: site.name }) });
+      setEditing(null);
+      loaded.reload();
+    } catch (failure) {
+      setNote({ ok: false, text: errorText(failure) });
+    }
+  };
   const create = async () => {
     try {
       const site = await sendJson<Site>("POST", "/api/v1/sites", form);
@@ -51,19 +66,73 @@ export function Sites() {
                 <th scope="col">{m("sites.name")}</th>
                 <th scope="col">{m("sites.description")}</th>
                 <th scope="col">{m("sites.created_at")}</th>
+                {isAdmin() ? <th scope="col">{m("sites.actions")}</th> : null}
               </tr>
             </thead>
             <tbody>
-              {loaded.data.map((site) => (
-                <tr key={site.code}>
-                  <td>
-                    <code>{site.code}</code>
-                  </td>
-                  <td>{site.name}</td>
-                  <td>{site.description || "—"}</td>
-                  <td>{when(site.created_at)}</td>
-                </tr>
-              ))}
+              {loaded.data.map((site) =>
+                editing?.code === site.code ? (
+                  <tr key={site.code}>
+                    <td>
+                      <code>{site.code}</code>
+                    </td>
+                    <td>
+                      <input
+                        aria-label={m("sites.name")}
+                        value={editing.name}
+                        onInput={(e) => {
+                          setEditing({ ...editing, name: e.currentTarget.value });
+                        }}
+                      />
+                    </td>
+                    <td>
+                      <input
+                        aria-label={m("sites.description")}
+                        value={editing.description}
+                        onInput={(e) => {
+                          setEditing({ ...editing, description: e.currentTarget.value });
+                        }}
+                      />
+                    </td>
+                    <td>{when(site.created_at)}</td>
+                    <td class="row">
+                      <button type="button" class="primary" onClick={() => void save()}>
+                        {m("sites.save")}
+                      </button>
+                      <button
+                        type="button"
+                        onClick={() => {
+                          setEditing(null);
+                        }}
+                      >
+                        {m("sites.cancel")}
+                      </button>
+                    </td>
+                  </tr>
+                ) : (
+                  <tr key={site.code}>
+                    <td>
+                      <code>{site.code}</code>
+                    </td>
+                    <td>{site.name}</td>
+                    <td>{site.description || "—"}</td>
+                    <td>{when(site.created_at)}</td>
+                    {isAdmin() ? (
+                      <td>
+                        <button
+                          type="button"
+                          onClick={() => {
+                            setEditing({ code: site.code, name: site.name, description: site.description });
+                          }}
+                        >
+                          {m("sites.edit")}
+                          <span class="sr-only"> : {site.name}</span>
+                        </button>
+                      </td>
+                    ) : null}
+                  </tr>
+                ),
+              )}
             </tbody>
           </table>
         </div>

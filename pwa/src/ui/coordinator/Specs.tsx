@@ -104,9 +104,12 @@ export function SpecPage(props: { name: string }) {
   const base = `/api/v1/specs/${encodeURIComponent(props.name)}`;
   const loaded = useLoad(async () => {
     const detail = await getJson<SpecDetail>(base);
-    const source = detail.latest_version
-      ? ((await getJson<VersionDetail>(`${base}/versions/${String(detail.latest_version)}`)).source_yaml ?? "")
-      : "";
+    // The draft in progress when there is one, else the latest version's source.
+    const source =
+      detail.draft_source ??
+      (detail.latest_version
+        ? ((await getJson<VersionDetail>(`${base}/versions/${String(detail.latest_version)}`)).source_yaml ?? "")
+        : "");
     return { detail, source };
   }, [props.name]);
   const [closing, setClosing] = useState<number | null>(null);
@@ -184,6 +187,7 @@ export function SpecPage(props: { name: string }) {
                               }}
                             >
                               {m("versions.responses", { n })}
+                              {row.responses != null ? ` (${String(row.responses)})` : ""}
                             </button>
                             {spec.kind !== "interview_guide" ? (
                               <button type="button" onClick={() => void exportXls(n)}>

@@ -91,6 +91,8 @@ export interface VersionSummary {
   created_at: string;
   published_at: string | null;
   closed_at: string | null;
+  /** Records received on this version, on the caller's sites (coordinators and admins). */
+  responses?: number | null;
 }
 
 export interface SpecSummary {
@@ -106,6 +108,8 @@ export interface SpecSummary {
 export interface SpecDetail extends SpecSummary {
   versions: VersionSummary[];
   draft: VersionSummary | null;
+  /** The draft's YAML (coordinators and admins): the editor resumes it. */
+  draft_source?: string | null;
 }
 
 /** An issue of the spec compiler, as the API renders it (`spec.invalid` details, warnings). */
