@@ -66,6 +66,15 @@ def open_coordination(page: Any, base_url: str, email: str, password: str) -> No
     page.get_by_role("heading", name="Spécifications").wait_for(timeout=TIMEOUT_MS)
 
 
+def tab_to(page: Any, condition: str, presses: int = 200) -> None:
+    """Press Tab until the focused element ``el`` meets ``condition`` (JavaScript), as a keyboard user."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!el && ({condition}); }})()"):
+            return
+    raise AssertionError(f"never reached with Tab: {condition}")
+
+
 def check_text(page: Any, text: str) -> None:
     page.get_by_text(text, exact=False).first.wait_for(timeout=TIMEOUT_MS)
 
@@ -159,9 +168,18 @@ def test_spec_from_upload_to_review(
     page.get_by_role("heading", name="Problèmes de validation (1)").wait_for(timeout=TIMEOUT_MS)
     check_text(page, "Entre 1 et 12 enfants.")
     check_text(page, "Le ménage a-t-il des enfants ?")
-    page.get_by_role("radio", name="Refusée").check()
-    page.get_by_label("Commentaire").fill("Vingt enfants : à recompter avec la famille.")
-    page.get_by_role("button", name="Enregistrer la décision").click()
+    # The decision with the keyboard only: Tab to the choices, arrows to "Refusée", Tab to the comment,
+    # Enter on the button.
+    tab_to(page, "el.type === 'radio' && el.name === 'decision'")
+    for _ in range(4):
+        if page.get_by_role("radio", name="Refusée").is_checked():
+            break
+        page.keyboard.press("ArrowDown")
+    assert page.get_by_role("radio", name="Refusée").is_checked()
+    tab_to(page, "el.tagName === 'TEXTAREA'")
+    page.keyboard.type("Vingt enfants : à recompter avec la famille.")
+    tab_to(page, "el.tagName === 'BUTTON' && el.textContent.includes('Enregistrer la décision')")
+    page.keyboard.press("Enter")
     check_text(page, "Décision enregistrée : Refusée.")
     assert_accessible(page, "fiche relue")
     shoot(page, artefacts, "response")
@@ -268,3 +286,23 @@ def test_field_worker_and_viewer_kept_out(
         page.goto(f"{server.base_url}/#/coord/{path}")
         check_text(page, "réservés aux coordinateurs")
         assert page.locator("textarea, table").count() == 0
+
+
+def test_guide_preview_in_interview_mode(server: Any, people: People, launch: Any, artefacts: Path) -> None:
+    """A guide is previewed as the evaluator will conduct it: per audience, themes in any order, the
+    question in the audience's wording with its prompts; nothing is saved."""
+    page = launch("guide-preview", viewport={"width": 768, "height": 1000}).pages[0]
+    open_coordination(page, server.base_url, people.coordinator, people.password)
+    page.get_by_role("link", name="Nouvelle spécification").click()
+    page.get_by_label("Fichier YAML").set_input_files(str(ROOT / "survey_specs" / "guide_epn.yaml"))
+    check_text(page, "Spécification valide (guide_epn)")
+    preview = page.get_by_role("form", name="Aperçu")
+    page.get_by_label("Personne interrogée").select_option(label="Usagers")
+    themes = preview.get_by_role("navigation", name="Thèmes de l'entretien")
+    themes.get_by_role("button", name="Les missions de l'EPN").click()
+    check_text(page, "Selon vous, à quoi sert cet espace ?")
+    themes.get_by_role("button", name="Ce que vous changeriez").click()
+    preview.get_by_label("Notes : Ce que vous changeriez").wait_for(timeout=TIMEOUT_MS)
+    assert themes.get_by_role("button", name="Identification de la structure").count() == 0  # managers only
+    assert_accessible(page, "aperçu d'un guide")
+    shoot(page, artefacts, "guide-preview")

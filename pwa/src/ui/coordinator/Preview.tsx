@@ -68,13 +68,43 @@ export function Preview(props: { spec: Record<string, unknown> }) {
           {m("preview.failed", { reason: built.error })}
         </p>
       ) : (
-        <PreviewForm key={`${audience}.${String(restart)}`} form={built.form} spec={props.spec} />
+        <PreviewForm key={`${audience}.${String(restart)}`} form={built.form} spec={props.spec} audience={audience} />
       )}
     </section>
   );
 }
 
-function PreviewForm(props: { form: FormSession; spec: unknown }) {
+interface GuideTheme {
+  name: string;
+  question: unknown;
+  wording?: Record<string, unknown>;
+  prompts?: unknown[];
+  key?: boolean;
+  duration?: number | null;
+}
+
+/** The theme's main question in the audience's wording, its prompts, whether it is key, its time budget. */
+function ThemeHeader(props: { theme: GuideTheme; audience: string }) {
+  const { theme } = props;
+  return (
+    <div>
+      {theme.key ? <p><strong>★ {m("preview.key")}</strong></p> : null}
+      <p>
+        <strong>{specText(theme.wording?.[props.audience] ?? theme.question)}</strong>
+      </p>
+      {theme.prompts?.length ? (
+        <ul aria-label={m("preview.prompts")}>
+          {theme.prompts.map((prompt, i) => (
+            <li key={i}>{specText(prompt)}</li>
+          ))}
+        </ul>
+      ) : null}
+      {theme.duration ? <p class="hint">{m("preview.duration", { n: theme.duration })}</p> : null}
+    </div>
+  );
+}
+
+function PreviewForm(props: { form: FormSession; spec: unknown; audience: string }) {
   const { form } = props;
   const blockItems = useMemo(() => repeatItems(props.spec), [props.spec]);
   const [, setVersion] = useState(0);
@@ -133,6 +163,8 @@ function PreviewForm(props: { form: FormSession; spec: unknown }) {
   const pages = form.pages().filter((page) => page.visible);
   const current = Math.min(index, Math.max(0, pages.length - 1));
   const page = pages[current];
+  const guide = props.spec as { kind?: string; themes?: GuideTheme[] };
+  const theme = guide.kind === "interview_guide" ? guide.themes?.find((t) => t.name === page?.id) : undefined;
   const check = () => {
     const result = form.validateAll();
     setAll(true);
@@ -147,7 +179,25 @@ function PreviewForm(props: { form: FormSession; spec: unknown }) {
       }}
     >
       {pages.length > 1 ? <p class="hint">{m("preview.page", { n: current + 1, total: pages.length })}</p> : null}
+      {guide.kind === "interview_guide" && pages.length > 0 ? (
+        // Interview mode: themes reachable in any order, as the evaluator sees them.
+        <nav class="theme-list" aria-label={m("preview.themes")}>
+          {pages.map((p, i) => (
+            <button
+              type="button"
+              key={p.id}
+              aria-current={i === current ? "true" : undefined}
+              onClick={() => {
+                setIndex(i);
+              }}
+            >
+              {p.title}
+            </button>
+          ))}
+        </nav>
+      ) : null}
       {page?.title ? <h4>{page.title}</h4> : null}
+      {theme ? <ThemeHeader theme={theme} audience={props.audience} /> : null}
       {page?.items.map((path) => <Item key={path} path={path} ctx={ctx} />)}
       {pages.length === 0 ? <p>{m("preview.empty")}</p> : null}
       <div class="row">
