@@ -51,6 +51,11 @@ def _calls(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
         args = [draw(children) for _ in range(count)]
         if name == "regex":
             args[1] = {"t": "str", "v": draw(st.sampled_from(SAFE_PATTERNS))}
+        elif name == "choice-label":  # the list's name is written as text
+            args[1] = {"t": "str", "v": draw(st.sampled_from(["communes", ""]))}
+        elif name == "indexed-repeat":  # a field and its repeat are written as references
+            args[0] = {"t": "ref", "n": draw(st.sampled_from(["a", "b"]))}
+            args[1] = {"t": "ref", "n": "r"}
         return {"t": "call", "f": name, "a": args}
 
     return call()
@@ -122,7 +127,11 @@ def test_evaluate_never_crashes(
     tree: Node, answers: dict[str, Any], current: Any, position: int | None
 ) -> None:
     ctx = EvalContext(
-        answers=answers, current=current, position=position, now=datetime(2026, 3, 15, tzinfo=UTC)
+        answers=answers,
+        current=current,
+        position=position,
+        now=datetime(2026, 3, 15, tzinfo=UTC),
+        choice_label=lambda name, value: value.upper() if name else None,
     )
     result = evaluate(tree, ctx)
     json.dumps(result, allow_nan=False)

@@ -47,9 +47,12 @@ def pretty(tree: Any) -> list[str]:
 
 
 def context(case: dict[str, Any]) -> EvalContext:
-    """The case's clock: its instant (else the file's), read in its time zone (else the file's)."""
+    """The case's clock: its instant (else the file's), read in its time zone (else the file's); its choice
+    labels (``choice_labels``: list -> value -> label) behind the ``choice_label`` hook."""
     now = datetime.fromisoformat(case["now"]) if "now" in case else NOW
+    labels: dict[str, dict[str, str]] | None = case.get("choice_labels")
     return EvalContext(
+        choice_label=None if labels is None else lambda name, value: labels.get(name, {}).get(value),
         answers=case["answers"],
         current=case.get("current"),
         position=case.get("position"),

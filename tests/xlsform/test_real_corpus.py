@@ -45,12 +45,13 @@ REFUSED: dict[str, tuple[str, str | None, str, int | None, str | None]] = {
         None,
         None,
     ),
-    # indexed-repeat(${HH02}, ${S1}, 1): there is no field S1 (pyxform: same row)
+    # position(..) in `personId`, outside any repeat (row 24); then indexed-repeat(${HH02}, ${S1}, 1), now
+    # imported, names S1, which does not exist (row 64, where pyxform stops)
     "unhcr-americas__surveyDesigner__wt_xlsform_in_survey.xlsx": (
-        "xlsform.unknown_reference",
-        None,
+        "xlsform.compile_issue",
+        "position_outside_repeat",
         "survey",
-        64,
+        24,
         "calculation",
     ),
 }

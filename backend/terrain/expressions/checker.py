@@ -215,7 +215,17 @@ class _Checker:
                     "got": len(args),
                 },
             )
-        arg_types = [self.infer(a) for a in args]
+        if name == "indexed-repeat":
+            for index in (0, 1):
+                if args[index]["t"] != "ref":
+                    raise ExpressionError(
+                        "argument_kind", {"name": name, "index": index + 1, "expected": "reference"}
+                    )
+        if name == "choice-label" and args[1]["t"] != "str":
+            raise ExpressionError("argument_kind", {"name": name, "index": 2, "expected": "string"})
+        # indexed-repeat's second argument names the repeat: it has no value, so no type.
+        skip = 1 if name == "indexed-repeat" else -1
+        arg_types = ["any" if index == skip else self.infer(a) for index, a in enumerate(args)]
         for index, actual in enumerate(arg_types):
             allowed = spec.args[min(index, len(spec.args) - 1)]
             if actual == "any" or allowed == "any" or actual in allowed.split("|"):
@@ -232,6 +242,8 @@ class _Checker:
             )
         if spec.returns != "same":
             return spec.returns
+        if name in ("once", "indexed-repeat"):
+            return arg_types[0]
         if name == "if":
             return _unify(arg_types[1], args[1], arg_types[2], args[2])
         return _unify(arg_types[0], args[0], arg_types[1], args[1])

@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "wrong_arity": "{name}() takes {expected} argument(s), {got} given",
     "too_deep": "expression nested too deeply (more than {max} levels)",
     "bad_regex": "invalid regular expression {pattern!r}: {reason}",
+    "argument_kind": "argument {index} of {name}() must be written as a {expected}",
     "unknown_reference": "unknown field ${{{name}}}",
     "current_not_allowed": "'.' (the current value) is only allowed in constraints",
     "type_mismatch": "operator {op} cannot combine {left} and {right}",

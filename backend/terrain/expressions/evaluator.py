@@ -40,7 +40,9 @@ class EvalContext:
     """What an expression sees: answers by name (JSON values), the current value ``.``, the 1-based repeat
     position, the clock. ``now`` is the instant (naive: UTC); ``tz`` is the device's time zone, in which
     ``today()`` and ``now()`` read it (None: ``now``'s own offset). ``types`` is accepted for symmetry with
-    the checker; evaluation depends on values only (ISO date strings are recognised by their shape)."""
+    the checker; evaluation depends on values only (ISO date strings are recognised by their shape).
+    ``current`` is also what ``once()`` returns when it is not empty (for a calculation: its stored
+    answer)."""
 
     answers: Mapping[str, Any] = field(default_factory=dict)
     current: Any = None
@@ -48,6 +50,11 @@ class EvalContext:
     now: datetime = field(default_factory=_utcnow)
     types: Mapping[str, str] | None = None
     tz: tzinfo | None = None
+    # choice-label(value, list): the label of that choice in the form's current language (None: no label)
+    choice_label: Callable[[str, str], str | None] | None = None
+    # indexed-repeat(${f}, ...): the values of field f in every block of its repeat (within the enclosing
+    # blocks for a nested repeat). None: ``answers[f]``, which is that list when read from outside the repeat.
+    repeat_values: Callable[[str], Any] | None = None
 
 
 Fn = Callable[[EvalContext], Any]
@@ -146,10 +153,19 @@ def _num_or_none(x: float) -> float | None:
 def _selected(items: Any, value: Any) -> bool:
     if is_empty(items):
         return False
-    wanted = to_string(value)
+    wanted = to_string(value).strip()  # ODK trims the value: selected('a b', ' a ') is true
     if isinstance(items, list):
         return any(to_string(i) == wanted for i in items)
     return wanted in to_string(items).split()
+
+
+def _selected_at(items: Any, n: Any) -> str:
+    index = to_number(n)
+    if is_empty(items) or index != index or math.isinf(index):
+        return ""
+    i = math.trunc(index)
+    values = [to_string(v) for v in items] if isinstance(items, list) else to_string(items).split()
+    return values[i] if 0 <= i < len(values) else ""
 
 
 def _count_selected(items: Any) -> int:
@@ -347,6 +363,7 @@ def _concat(*args: Any) -> str:
 EAGER: dict[str, Callable[..., Any]] = {
     "not": _not,
     "selected": _selected,
+    "selected-at": _selected_at,
     "count-selected": _count_selected,
     "string-length": _string_length,
     "regex": _regex,
@@ -469,6 +486,42 @@ def _compile_call(node: Node) -> Fn:
             return second(ctx) if is_empty(v) else v
 
         return coalesce
+    if name == "once":
+        (inner,) = args
+
+        def once(ctx: EvalContext) -> Any:
+            stored = ctx.current
+            return inner(ctx) if is_empty(stored) else stored
+
+        return once
+    if name == "choice-label":
+        value, list_name = args
+
+        def choice_label(ctx: EvalContext) -> Any:
+            v = value(ctx)
+            hook = ctx.choice_label
+            if is_empty(v) or hook is None:
+                return ""
+            label = hook(to_string(list_name(ctx)), to_string(v).strip())
+            return label if isinstance(label, str) else ""
+
+        return choice_label
+    if name == "indexed-repeat":
+        field_name = str(node["a"][0]["n"])
+        index_fn = args[2]
+
+        def indexed_repeat(ctx: EvalContext) -> Any:
+            n = to_number(index_fn(ctx))
+            if n != n or math.isinf(n):
+                return None
+            hook = ctx.repeat_values
+            values = hook(field_name) if hook is not None else ctx.answers.get(field_name)
+            i = math.trunc(n)
+            if not isinstance(values, list) or not 1 <= i <= len(values):
+                return None
+            return values[i - 1]
+
+        return indexed_repeat
     if name == "today":
         return _today
     if name == "now":

@@ -246,6 +246,15 @@ class _Parser:
                 },
                 offset,
             )
+        # Arguments whose meaning is their form, not their value: a list's name, a field and its repeat.
+        if name == "choice-label" and args[1]["t"] != "str":
+            raise ExpressionError("argument_kind", {"name": name, "index": 2, "expected": "string"}, offset)
+        if name == "indexed-repeat":
+            for index in (0, 1):
+                if args[index]["t"] != "ref":
+                    raise ExpressionError(
+                        "argument_kind", {"name": name, "index": index + 1, "expected": "reference"}, offset
+                    )
         if name == "regex" and args[1]["t"] == "str":
             reason = check_pattern(args[1]["v"])
             if reason is not None:

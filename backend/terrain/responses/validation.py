@@ -370,7 +370,9 @@ class _Frame:
         self.skip = False
         self.frames: list[_Frame] = [*parent.frames, self] if parent is not None else [self]
         env = _Env(self.frames, scope.direct, run.index, scope.chain)
-        self.ctx = ex.EvalContext(answers=env, current=None, position=position, now=run.now)
+        self.ctx = ex.EvalContext(
+            answers=env, current=None, position=position, now=run.now, repeat_values=env.repeat_values
+        )
 
 
 class _Env(Mapping[str, Any]):
@@ -402,6 +404,20 @@ class _Env(Mapping[str, Any]):
         _collect(self.frames[common], chain, common, key, out)
         return out
 
+    def repeat_values(self, key: str) -> list[Any] | None:
+        """indexed-repeat(): the values of a repeat's field in every block of its repeat, from inside the
+        repeat too (within the enclosing block of a nested repeat)."""
+        f = self.index.fields.get(key)
+        if f is None or not f.chain:
+            return None
+        chain = f.chain
+        common = 0
+        while common < len(chain) - 1 and common < len(self.chain) and chain[common] == self.chain[common]:
+            common += 1
+        out: list[Any] = []
+        _collect(self.frames[common], chain, common, key, out)
+        return out
+
     def __getitem__(self, key: str) -> Any:
         return self.get(key)
 
@@ -410,6 +426,24 @@ class _Env(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.direct)
+
+
+# item id -> (item, answer): the item is kept so that its id is not reused while cached
+_LANGUAGE_DEPENDENT: dict[int, tuple[Any, bool]] = {}
+
+
+def _language_dependent(f: Any) -> bool:
+    """A calculation reading choice-label(): its value is in the device's language."""
+    entry = _LANGUAGE_DEPENDENT.get(id(f.item))
+    if entry is not None and entry[0] is f.item:
+        return entry[1]
+    calc = f.item.get("calculation")
+    tree = calc.get("ast") if isinstance(calc, dict) else None
+    found = isinstance(tree, dict) and ex.uses_function(tree, "choice-label")
+    if len(_LANGUAGE_DEPENDENT) > 10_000:
+        _LANGUAGE_DEPENDENT.clear()
+    _LANGUAGE_DEPENDENT[id(f.item)] = (f.item, found)
+    return found
 
 
 def _collect(frame: _Frame, chain: tuple[str, ...], depth: int, name: str, out: list[Any]) -> None:
@@ -627,13 +661,16 @@ class _Run:
             for frame in self.instances.get(f.chain, ()):
                 if skip_nonrel and (id(frame), name) in self.nonrel:
                     continue
-                if f.time_dependent:
-                    # today()/now() depend on the device's clock: its value is kept when well formed
-                    device = frame.device_calcs.get(name)
-                    if _plain_scalar(device):
-                        frame.values[name] = device
-                        continue
+                device = frame.device_calcs.get(name)
+                # today()/now() depend on the device's clock, choice-label() on its language: its value is
+                # kept when well formed
+                if (f.time_dependent or _language_dependent(f)) and _plain_scalar(device):
+                    frame.values[name] = device
+                    continue
+                # once() keeps the value the device stored (the calculation's current value)
+                frame.ctx.current = device if _plain_scalar(device) else None
                 frame.values[name] = _eval(fn, frame.ctx)
+                frame.ctx.current = None
 
     # 3. the walk
 
@@ -762,7 +799,7 @@ class _Run:
     def compare(self, frame: _Frame) -> None:
         for name, device in frame.device_calcs.items():
             f = self.index.fields[name]
-            if f.time_dependent:
+            if f.time_dependent or _language_dependent(f):
                 continue
             if not _same(frame.values.get(name), device):
                 self.add_item("calculation", "calculation", name, f.label, frame.path)

@@ -279,9 +279,24 @@ def _aggregate_free_refs(tree: dict[str, Any]) -> set[str]:
             stack.extend((node["l"], node["r"]))
         elif t == "neg":
             stack.append(node["e"])
+        elif t == "call" and node.get("f") == "indexed-repeat":
+            stack.append(node["a"][2])  # the field is read in a block of its repeat, which is named
         elif t == "call" and node.get("f") not in AGGREGATES:
             stack.extend(node["a"])
     return out
+
+
+def _form_arguments(tree: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The repeats named by indexed-repeat (repeat -> field read in it) and the lists named by
+    choice-label: arguments that are names, not values."""
+    repeats: dict[str, str] = {}
+    lists: list[str] = []
+    for node in ex.walk(tree):
+        if node["t"] == "call" and node["f"] == "indexed-repeat":
+            repeats[node["a"][1]["n"]] = node["a"][0]["n"]
+        elif node["t"] == "call" and node["f"] == "choice-label":
+            lists.append(str(node["a"][1]["v"]))
+    return repeats, lists
 
 
 _CF_TOKEN = re.compile(
@@ -356,6 +371,8 @@ class Compiler:
         params = dict(error.params)
         if error.code == "argument_type":
             params["expected_type"] = params.pop("expected", "any")
+        elif error.code == "argument_kind":
+            params["variant"] = params.get("expected")
         elif error.code == "wrong_arity":
             low, high = params.get("min"), params.get("max")
             params["variant"] = "at_least" if high is None else "exact" if low == high else "range"
@@ -1329,7 +1346,24 @@ class Compiler:
     def check_refs(self, task: ExprTask) -> bool:
         ok = True
         free = _aggregate_free_refs(task.tree)
+        repeats, lists = _form_arguments(task.tree)
+        for list_name in lists:
+            if list_name not in self.lists:
+                self.issue(
+                    task.pos,
+                    task.path,
+                    "unknown_choice_list",
+                    name=list_name,
+                    suggestion=self.suggest(list_name, self.lists),
+                )
+                ok = False
         for name in ex.references(task.tree):
+            if name in repeats and name not in self.fields and name in self.names:
+                field = self.fields.get(repeats[name])
+                if field is not None and name not in field.repeats:
+                    self.issue(task.pos, task.path, "indexed_repeat_outside", name=field.name, repeat=name)
+                    ok = False
+                continue
             offset = task.src.find("${" + name + "}")
             pos = scalar_offset_pos(self.lines, task.pos, task.src, max(offset, 0))
             if name.startswith(CHOICE_PREFIX) and task.filter_props is not None:

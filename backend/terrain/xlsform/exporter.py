@@ -63,23 +63,27 @@ def _int(x: dict[str, Any]) -> dict[str, Any]:
     return {"t": "call", "f": "int", "a": [x]}
 
 
-def _for_odk(node: dict[str, Any], renames: dict[str, str]) -> tuple[dict[str, Any], bool]:
+def _for_odk(
+    node: dict[str, Any], renames: dict[str, str], list_fields: dict[str, str] | None = None
+) -> tuple[dict[str, Any], bool]:
     """The tree with what ODK Collect (JavaRosa) cannot evaluate rewritten: `floor(x)` and `ceiling(x)`
     (JavaRosa has neither: ODK Validate refuses them) as `int(x) - number(x < int(x))` and
-    `int(x) + number(x > int(x))`, and references to renamed items. Second value: whether anything changed."""
+    `int(x) + number(x > int(x))`, `choice-label(x, 'list')` as ODK's `jr:choice-name(x, '${q}')` with q a
+    select of that list (``list_fields``), and references to renamed items. Second value: whether anything
+    changed."""
     t = node["t"]
     if t == "ref" and node["n"] in renames:
         return {"t": "ref", "n": renames[node["n"]]}, True
     if t == "neg":
-        inner, changed = _for_odk(node["e"], renames)
+        inner, changed = _for_odk(node["e"], renames, list_fields)
         return ({"t": "neg", "e": inner}, True) if changed else (node, False)
     if t == "bin":
-        left, lc = _for_odk(node["l"], renames)
-        right, rc = _for_odk(node["r"], renames)
+        left, lc = _for_odk(node["l"], renames, list_fields)
+        right, rc = _for_odk(node["r"], renames, list_fields)
         return ({**node, "l": left, "r": right}, True) if lc or rc else (node, False)
     if t != "call":
         return node, False
-    pairs = [_for_odk(a, renames) for a in node["a"]]
+    pairs = [_for_odk(a, renames, list_fields) for a in node["a"]]
     args = [a for a, _ in pairs]
     changed = any(c for _, c in pairs)
     if node["f"] in ("floor", "ceiling") and len(args) == 1:
@@ -87,6 +91,10 @@ def _for_odk(node: dict[str, Any], renames: dict[str, str]) -> tuple[dict[str, A
         op, cmp = ("-", "<") if node["f"] == "floor" else ("+", ">")
         step = {"t": "call", "f": "number", "a": [{"t": "bin", "op": cmp, "l": x, "r": _int(x)}]}
         return {"t": "bin", "op": op, "l": _int(x), "r": step}, True
+    if node["f"] == "choice-label" and list_fields and args[1]["t"] == "str" and args[1]["v"] in list_fields:
+        field = renames.get(list_fields[args[1]["v"]], list_fields[args[1]["v"]])
+        ref = {"t": "str", "v": "${" + field + "}"}
+        return {"t": "call", "f": "jr:choice-name", "a": [args[0], ref]}, True
     return ({**node, "a": args}, True) if changed else (node, False)
 
 
@@ -127,6 +135,11 @@ class _Exporter:
                 new = f"{name}_{n}"
             self.renames[name] = new
             names.add(new)
+        # choice-label(x, 'list') is exported as jr:choice-name(x, '${q}'), q the first select of the list
+        self.list_fields: dict[str, str] = {}
+        for item in _walk(compiled.get("items") or []):
+            if isinstance(item.get("choice_list"), str):
+                self.list_fields.setdefault(item["choice_list"], item["name"])
         for choices in self.lists.values():
             for choice in choices:
                 for key in choice.get("filter") or {}:
@@ -146,7 +159,7 @@ class _Exporter:
         tree = expr.get("ast") if isinstance(expr, dict) else None
         if not src or not isinstance(tree, dict):
             return
-        odk, changed = _for_odk(tree, self.renames)
+        odk, changed = _for_odk(tree, self.renames, self.list_fields)
         if changed:
             row[column] = to_source(odk)
             # pyxform checks the references of every column: the workbook's names here too.

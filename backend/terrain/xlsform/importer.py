@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,9 +153,6 @@ FALSE_WORDS = {"no", "false", "false()", "0", "n", "non", "faux"}
 UNSUPPORTED_FUNCTIONS = {
     "pulldata",
     "instance",
-    "indexed-repeat",
-    "jr:choice-name",
-    "once",
     "random",
     "uuid",
     "digest",
@@ -197,7 +194,6 @@ UNSUPPORTED_FUNCTIONS = {
     "min",
     "count-non-empty",
     "join",
-    "selected-at",
     "substr",
     "substring-before",
     "substring-after",
@@ -307,6 +303,7 @@ class _Importer:
         self.metadata_names: set[str] = set()
         self.choice_rows: dict[tuple[str, str], int] = {}  # (list, value) -> choices sheet row
         self.row_names: dict[int, str] = {}  # survey row -> Terrain name
+        self.name_lists: dict[str, str] = {}  # Terrain name of a select -> its raw list name
         self.occurrences: dict[str, list[tuple[str, int]]] = {}  # XLSForm name -> [(Terrain name, group row)]
         self.group_ends: dict[int, int] = {}  # begin row -> end row
         self.name_first_rows: dict[str, int] = {}
@@ -644,6 +641,9 @@ class _Importer:
             taken.setdefault(new, container)
             self.name_first_rows.setdefault(new, row.number)
             self.row_names[row.number] = new
+            select = SELECT.match(row.get("type").strip())
+            if select:
+                self.name_lists.setdefault(new, select.group(2))
             self.occurrences.setdefault(raw, []).append((new, container))
             self.all_names.add(new)
         for row in survey.rows:
@@ -661,6 +661,11 @@ class _Importer:
             if (begin == 0 or begin < self.current_row <= end) and begin > depth:
                 best, depth = name, begin
         return best
+
+    def _list_of(self, name: str) -> str | None:
+        """The Terrain choice list of the select named ``name`` (None: not a select)."""
+        raw = self.name_lists.get(name)
+        return None if raw is None else self.list_renames.get(raw)
 
     def _rename_refs(self, text: str) -> str:
         if not self.occurrences:
@@ -1144,6 +1149,8 @@ class _Importer:
                 offset=0,
             )
             return None
+        if "jr:choice-name" in text:
+            text = _choice_names(text, self._list_of)
         if text.strip().lower() in ("true", "false"):  # a boolean cell where an expression is expected
             text = f"{text.strip().lower()}()"
         try:
@@ -1155,8 +1162,11 @@ class _Importer:
                 or (exc.code == "unexpected_character" and exc.params.get("char") in ("/", "[", "@"))
                 # SurveyCTO's `${x} = null`: an XPath path to nothing, not a field
                 or (exc.code == "bare_name" and name == "null")
-                # SurveyCTO's coalesce() takes any number of arguments, ODK's and Terrain's two
-                or (exc.code == "wrong_arity" and name == "coalesce")
+                # SurveyCTO's coalesce() takes any number of arguments, ODK's and Terrain's two; ODK's
+                # indexed-repeat() of a nested repeat (5 or 7 arguments) is not supported
+                or (exc.code == "wrong_arity" and name in ("coalesce", "indexed-repeat"))
+                # SurveyCTO's choice-label(${field}, value) is not Terrain's choice-label(value, 'list')
+                or exc.code == "argument_kind"
             )
             missing = [n for n in REF.findall(text) if n not in self.all_names]
             if unsupported and missing:
@@ -1465,6 +1475,47 @@ def _bool(raw: str) -> bool | None:
 
 def _num(x: float) -> str:
     return str(int(x)) if x.is_integer() else repr(x)
+
+
+_CHOICE_NAME = re.compile(r"jr:choice-name\s*\(")
+_LIST_ARG = re.compile(r"""\s*(['"])\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}\1\s*""")
+
+
+def _choice_names(text: str, list_of: Callable[[str], str | None]) -> str:
+    """ODK's ``jr:choice-name(value, '${q}')`` names a select; Terrain's ``choice-label(value, 'list')``
+    names its choice list. A call whose second argument is not such a select is left as it is (then
+    reported as an unsupported function)."""
+    out: list[str] = []
+    last = 0
+    for m in _CHOICE_NAME.finditer(text):
+        if m.start() < last:
+            continue
+        depth, quote, comma, i = 1, "", -1, m.end()
+        while i < len(text) and depth:  # the matching parenthesis, outside quotes
+            c = text[i]
+            if quote:
+                quote = "" if c == quote else quote
+            elif c in "'\"":
+                quote = c
+            elif c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+            elif c == "," and depth == 1:
+                comma = i
+            i += 1
+        if depth or comma < 0:
+            continue
+        arg = _LIST_ARG.fullmatch(text, comma + 1, i - 1)
+        list_name = list_of(arg.group(2)) if arg else None
+        if list_name is None:
+            continue
+        out.append(text[last : m.start()])
+        value = _choice_names(text[m.end() : comma], list_of)
+        out.append("choice-label(" + value + ", '" + list_name + "')")
+        last = i
+    out.append(text[last:])
+    return "".join(out)
 
 
 def import_xlsform(source: Path | bytes, filename: str) -> ImportResult:

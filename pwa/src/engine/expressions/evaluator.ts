@@ -7,7 +7,7 @@ import { ARITY, EAGER } from "./functions.js";
 import { localDate, localDatetime, temporalKind, timeMs } from "./temporal.js";
 import { checkTree } from "./tree.js";
 import type { BinaryOp, EvalContext, Tree, Value } from "./types.js";
-import { dateArith, isEmpty, own, output, toBoolean, toNumber, toText } from "./values.js";
+import { dateArith, isEmpty, own, output, strip, toBoolean, toNumber, toText } from "./values.js";
 
 type Fn = (ctx: EvalContext) => Value;
 
@@ -124,13 +124,40 @@ function compileNode(node: Tree): Fn {
       return (ctx) => fn(left(ctx), right(ctx));
     }
     case "call":
-      return compileCall(node.f, node.a.map(compileNode));
+      return compileCall(node.f, node.a.map(compileNode), node.a);
   }
 }
 
-function compileCall(name: string, args: readonly Fn[]): Fn {
+function compileCall(name: string, args: readonly Fn[], trees: readonly Tree[]): Fn {
   const [a0, a1, a2] = args;
   switch (name) {
+    case "once":
+      if (a0 === undefined) break;
+      return (ctx) => {
+        const stored = ctx.current ?? null;
+        return isEmpty(stored) ? a0(ctx) : stored;
+      };
+    case "choice-label":
+      if (a0 === undefined || a1 === undefined) break;
+      return (ctx) => {
+        const v = a0(ctx);
+        const hook = ctx.choiceLabel;
+        if (isEmpty(v) || hook === undefined) return "";
+        return hook(toText(a1(ctx)), strip(toText(v))) ?? "";
+      };
+    case "indexed-repeat": {
+      const field = trees[0];
+      if (field?.t !== "ref" || a2 === undefined) break;
+      const name = field.n;
+      return (ctx) => {
+        const n = toNumber(a2(ctx));
+        if (!Number.isFinite(n)) return null;
+        const values = ctx.repeatValues !== undefined ? ctx.repeatValues(name) : lookup(ctx, name);
+        const i = Math.trunc(n);
+        if (!Array.isArray(values) || i < 1 || i > values.length) return null;
+        return (values as readonly Value[])[i - 1] ?? null;
+      };
+    }
     case "if":
       if (a0 === undefined || a1 === undefined || a2 === undefined) break;
       return (ctx) => (toBoolean(a0(ctx)) ? a1(ctx) : a2(ctx));

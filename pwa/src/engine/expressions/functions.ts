@@ -3,12 +3,16 @@
 import { regexSearch } from "./regex.js";
 import { DATETIME_RX, type WallClock, dateDays, datetimeMs, daysToDate, daysWallClock, pad, writtenWallClock } from "./temporal.js";
 import type { Value } from "./types.js";
-import { codePointLength, isEmpty, toBoolean, toNumber, toText, words } from "./values.js";
+import { codePointLength, isEmpty, strip, toBoolean, toNumber, toText, words } from "./values.js";
 
 /** Arity of every function of the language (FUNCTIONS in functions.py): [min, max], max null = variadic. */
 export const ARITY: Readonly<Record<string, readonly [number, number | null]>> = {
   not: [1, 1],
   selected: [2, 2],
+  "selected-at": [2, 2],
+  "choice-label": [2, 2],
+  once: [1, 1],
+  "indexed-repeat": [3, 3],
   "count-selected": [1, 1],
   if: [3, 3],
   coalesce: [2, 2],
@@ -49,9 +53,18 @@ function finiteOrNull(x: number): number | null {
 
 function selected(items: Value, value: Value): boolean {
   if (isEmpty(items)) return false;
-  const wanted = toText(value);
+  const wanted = strip(toText(value)); // ODK trims the value: selected('a b', ' a ') is true
   if (Array.isArray(items)) return items.some((item: Value) => toText(item) === wanted);
   return words(toText(items)).includes(wanted);
+}
+
+/** selected-at(items, n): the 0-based n-th item as text, `''` past the ends. */
+function selectedAt(items: Value, n: Value): string {
+  const index = toNumber(n);
+  if (isEmpty(items) || !Number.isFinite(index)) return "";
+  const i = Math.trunc(index);
+  const values = Array.isArray(items) ? items.map((v: Value) => toText(v)) : words(toText(items));
+  return i >= 0 && i < values.length ? (values[i] ?? "") : "";
 }
 
 function countSelected(items: Value): number {
@@ -171,10 +184,14 @@ function sum(x: Value): number | null {
 
 export type Eager = (...args: Value[]) => Value;
 
-/** The functions that receive evaluated arguments (if, coalesce and the context functions are compiled). */
+/**
+ * The functions that receive evaluated arguments (if, coalesce and the functions reading the context:
+ * today, now, position, once, choice-label, indexed-repeat are compiled in evaluator.ts).
+ */
 export const EAGER: Readonly<Record<string, Eager>> = {
   not: (x) => !toBoolean(x),
   selected: (items, value) => selected(items, value),
+  "selected-at": (items, n) => selectedAt(items, n),
   "count-selected": (items) => countSelected(items),
   "string-length": (x) => codePointLength(toText(x)),
   regex: (x, pattern) => regexSearch(toText(x), toText(pattern)),

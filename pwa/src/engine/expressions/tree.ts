@@ -91,6 +91,13 @@ export function checkTree(value: unknown): Tree {
         if (args.length < min || (max !== null && args.length > max)) {
           throw new TreeError("wrong_arity", { name: f, got: args.length });
         }
+        // arguments whose form is their meaning (the parser refuses other forms: argument_kind)
+        if (f === "choice-label" && !(isRecord(args[1]) && field(args[1], "t") === "str")) {
+          throw new TreeError("bad_tree", { reason: "choice-label list" });
+        }
+        if (f === "indexed-repeat" && !args.slice(0, 2).every((a) => isRecord(a) && field(a, "t") === "ref")) {
+          throw new TreeError("bad_tree", { reason: "indexed-repeat references" });
+        }
         for (let i = args.length - 1; i >= 0; i--) stack.push([args[i], depth + 1]);
         break;
       }

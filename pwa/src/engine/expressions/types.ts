@@ -31,7 +31,7 @@ export type Answers = ReadonlyMap<string, Value | undefined> | { readonly [name:
 export interface EvalContext {
   /** `${name}` reads `answers[name]`; a missing name is empty. */
   readonly answers: Answers;
-  /** The value `.` (the value being checked by a constraint); default empty. */
+  /** The value `.` (the value a constraint checks; for a calculation its stored answer, which `once()` keeps). */
   readonly current?: Value | undefined;
   /** `position(..)`: the 1-based block number of the enclosing repeat; default empty (outside repeats). */
   readonly position?: number | null | undefined;
@@ -42,4 +42,14 @@ export interface EvalContext {
    * (see `choiceProperties`). When set, every `${choice.…}` name reads this map only (missing: empty).
    */
   readonly choice?: ReadonlyMap<string, Value> | undefined;
+  /**
+   * `choice-label(value, 'list')`: the label of the choice `value` of the choice list `list` in the form's
+   * current language; null (or no hook): `''`.
+   */
+  readonly choiceLabel?: ((list: string, value: string) => string | null) | undefined;
+  /**
+   * `indexed-repeat(${f}, ${repeat}, n)`: the values of field `f` in every block of its repeat (inside the
+   * current enclosing block for a nested repeat). Without it, `answers[f]` (that list from outside the repeat).
+   */
+  readonly repeatValues?: ((name: string) => Value) | undefined;
 }

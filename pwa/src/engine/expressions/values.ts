@@ -113,6 +113,13 @@ export function toNumber(v: Value | undefined): number {
   return NaN;
 }
 
+const TRIM_RX = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "g");
+
+/** The text without leading and trailing whitespace, as Python's `str.strip()`. */
+export function strip(s: string): string {
+  return s.replace(TRIM_RX, "");
+}
+
 /** The whitespace-separated words of a text, as Python's `str.split()`. */
 export function words(s: string): string[] {
   return s.split(SPACES_RX).filter((w) => w !== "");

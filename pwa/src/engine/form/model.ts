@@ -129,6 +129,8 @@ export interface FormModel {
   readonly calculationOrder: readonly Field[];
   readonly title: Labels;
   readonly entryTitle: Labels | null;
+  /** The spec's named choice lists (what `choice-label(value, 'list')` reads). */
+  readonly lists: ReadonlyMap<string, readonly ChoiceDef[]>;
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -346,6 +348,7 @@ export function buildModel(spec: unknown): FormModel {
     calculationOrder,
     title: labelsOf(spec.title) ?? { fr: typeof spec.name === "string" ? spec.name : "" },
     entryTitle: labelsOf(spec.entry_title),
+    lists,
   };
 }
 

@@ -7,7 +7,7 @@
  * constraint, choice_filter, count) are cached per block and recomputed when read after a change.
  */
 
-import { isEmpty, toBoolean, toNumber, toText, type Clock, type Value } from "../expressions/index.js";
+import { isEmpty, toBoolean, toNumber, toText, type Clock, type EvalContext, type Value } from "../expressions/index.js";
 import { checkValue, isSha256, message, type MessageKey, type ShapeProblem } from "./check.js";
 import { POSITION, buildModel, textIn, type Expr, type Field, type FormModel, type FormNode, type Labels, type Scope } from "./model.js";
 
@@ -295,7 +295,9 @@ export class FormSession {
       const now = new Set<string>();
       for (const block of this.blocksOf(unit.node.home)) {
         if (unit.kind === "calculation") {
-          const value = this.vis(block, unit.node) ? this.eval(unit.expr, block, "calculation", unit.node.name) : null;
+          // the stored value is the calculation's current value: what once() keeps
+          const stored = block.values.get(unit.node.name) ?? null;
+          const value = this.vis(block, unit.node) ? this.eval(unit.expr, block, "calculation", unit.node.name, stored) : null;
           if (!same(block.values.get(unit.node.name), value)) {
             block.values.set(unit.node.name, value);
             now.add(unit.node.name);
@@ -405,8 +407,20 @@ export class FormSession {
 
   // --- evaluation ---
 
-  private ctx(block: Block): { answers: Env; position: number | null; clock: Clock } {
-    return { answers: new Env(this, block), position: block.position, clock: this.clock };
+  private ctx(block: Block): EvalContext {
+    return {
+      answers: new Env(this, block),
+      position: block.position,
+      clock: this.clock,
+      choiceLabel: (list, value) => this.choiceLabel(list, value),
+      repeatValues: (name) => this.read(block, name, true),
+    };
+  }
+
+  /** choice-label(): the label of a choice of a named list in the session's language (French fallback). */
+  private choiceLabel(list: string, value: string): string | null {
+    const choice = this.model.lists.get(list)?.find((c) => c.value === value);
+    return choice === undefined ? null : textIn(choice.label, this.lang);
   }
 
   private eval(expr: Expr, block: Block, kind: EvalKind, item: string, current: Value = null): Value {
@@ -415,14 +429,20 @@ export class FormSession {
     return expr.fn({ ...this.ctx(block), current });
   }
 
-  /** `${name}` as the server reads it from `block` (own or enclosing level, else the list of values). */
-  read(block: Block, name: string): Value {
+  /**
+   * `${name}` as the server reads it from `block` (own or enclosing level, else the list of values).
+   * `wholeRepeat` (indexed-repeat): the list of a repeat field's values in every block of its repeat, from
+   * inside that repeat too (within the enclosing block for a nested repeat), as validation.py `repeat_values`.
+   */
+  read(block: Block, name: string, wholeRepeat = false): Value {
     const f = this.model.fields.get(name);
     if (f === undefined) return null;
     const chain = f.chain;
+    if (wholeRepeat && chain.length === 0) return null;
     const mine = block.scope.chain;
+    const limit = wholeRepeat ? chain.length - 1 : chain.length;
     let common = 0;
-    while (common < chain.length && common < mine.length && chain[common] === mine[common]) common++;
+    while (common < limit && common < mine.length && chain[common] === mine[common]) common++;
     let at: Block = block;
     for (let d = mine.length; d > common; d--) at = at.parent ?? at;
     if (common === chain.length) return at.values.get(name) ?? null;

@@ -20,6 +20,7 @@ interface Case {
   readonly now?: string;
   readonly timezone?: string;
   readonly types?: Record<string, string>;
+  readonly choice_labels?: Record<string, Record<string, string>>;
   readonly expect?: Value;
   readonly error?: string;
   readonly error_stage?: "parse" | "type";
@@ -48,12 +49,21 @@ function clockOf(c: Case): { instant: number; timeZone: string } {
   return { instant, timeZone: c.timezone ?? VECTORS.timezone ?? "UTC" };
 }
 
+/** The case's `choice_labels` (list -> value -> label) as the `choiceLabel` hook. */
+function labelsOf(labels: Record<string, Record<string, string>>): (list: string, value: string) => string | null {
+  return (list, value) => {
+    const values = Object.hasOwn(labels, list) ? labels[list] : undefined;
+    return values !== undefined && Object.hasOwn(values, value) ? (values[value] ?? null) : null;
+  };
+}
+
 function run(c: Case): Value {
   return evaluate(c.tree, {
     answers: c.answers,
     current: c.current ?? null,
     position: c.position ?? null,
     clock: clockOf(c),
+    ...(c.choice_labels !== undefined ? { choiceLabel: labelsOf(c.choice_labels) } : {}),
   });
 }
 
