@@ -328,3 +328,27 @@ def test_odk_typing_is_for_xlsform_imports_only() -> None:
     assert loose.ok and loose.compiled is not None
     assert loose.conversions == [("items.n.relevant", "${q} = 1", "number(${q}) = 1")]
     assert loose.compiled["items"][1]["relevant"]["src"] == "number(${q}) = 1"
+
+
+INDEXED = """spec: 1
+kind: questionnaire
+name: essai
+title: T
+items:
+  - name: membres
+    type: repeat
+    label: Membres
+    items:
+      - {name: prenom, type: text, label: Prénom}
+  - {name: nom_hors, type: text, label: Nom}
+  - {name: premier, type: calculate, calculation: "indexed-repeat(${prenom}, ${membres}, 1)"}
+"""
+
+
+def test_indexed_repeat_reads_a_field_of_that_repeat() -> None:
+    spec = ok(INDEXED)
+    assert find(spec, "premier")["calculation"]["ast"]["f"] == "indexed-repeat"
+    wrong = INDEXED.replace("indexed-repeat(${prenom}", "indexed-repeat(${nom_hors}")
+    result = compile_text(wrong, "x.yaml")
+    assert [issue.code for issue in result.issues] == ["indexed_repeat_outside"]
+    assert "indexed-repeat() reads a field of that repeat" in render(result.issues[0], "en")
