@@ -26,7 +26,7 @@ const fr = {
   "specs.title": "Spécifications",
   "specs.new": "Nouvelle spécification",
   "specs.new.intro":
-    "Déposez un fichier YAML ou saisissez-le : le serveur le vérifie pendant la saisie et l'enregistre comme brouillon dès qu'il est valide.",
+    "Déposez un fichier YAML ou saisissez-le : le serveur le vérifie pendant la saisie (sans rien enregistrer) ; une fois valide, prévisualisez-le puis enregistrez le brouillon.",
   "specs.none": "Aucune spécification. Créez-en une ou importez un XLSForm.",
   "specs.col.title": "Titre",
   "specs.col.kind": "Type",
@@ -280,7 +280,7 @@ const en: Record<MessageKey, string> = {
   "specs.title": "Specs",
   "specs.new": "New spec",
   "specs.new.intro":
-    "Upload a YAML file or type it: the server checks it as you type and saves it as a draft as soon as it is valid.",
+    "Upload a YAML file or type it: the server checks it as you type (nothing is saved); once valid, preview it, then save the draft.",
   "specs.none": "No spec yet. Create one or import an XLSForm.",
   "specs.col.title": "Title",
   "specs.col.kind": "Kind",
