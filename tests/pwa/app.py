@@ -7,7 +7,9 @@ import datetime as dt
 import json
 import re
 import time
+import zlib
 from pathlib import Path
+from struct import pack
 from typing import Any
 
 import sqlalchemy as sa
@@ -151,3 +153,21 @@ def assert_accessible(page: Any, screen: str) -> None:
         }"""
     )
     assert result == [], f"{screen}: {json.dumps(result, ensure_ascii=False, indent=1)}"
+
+
+def png(path: Path, size: int = 64) -> Path:
+    """A small real PNG (a photo stand-in)."""
+    row = b"\x00" + bytes([200, 80, 40]) * size
+    raw = row * size
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return pack(">I", len(data)) + kind + data + pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+    return path

@@ -13,9 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from pwa.app import TIMEOUT_MS, assert_accessible, choose, sign_in, wait_all_sent
+from pwa.app import TIMEOUT_MS, assert_accessible, choose, png, sign_in, wait_all_sent
 from pwa.harness import SITE, World
-from pwa.test_round_trip import png
 from terrain.db import create_db_engine
 from terrain.principals import SYSTEM
 from terrain.specs import service as specs

@@ -5,38 +5,18 @@ closed version is announced). Also: the app in English, and sign-out once the un
 from __future__ import annotations
 
 import re
-import zlib
 from pathlib import Path
-from struct import pack
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from pwa.app import TIMEOUT_MS, choose, sign_in, stored_records, today, wait_all_sent
+from pwa.app import TIMEOUT_MS, choose, png, sign_in, stored_records, today, wait_all_sent
 from pwa.harness import SITE, SPECS, World
 from terrain.db import create_db_engine
 from terrain.principals import SYSTEM
 from terrain.responses import review
 from terrain.specs import service as specs
-
-
-def png(path: Path, size: int = 64) -> Path:
-    """A small real PNG (a photo stand-in)."""
-    row = b"\x00" + bytes([200, 80, 40]) * size
-    raw = row * size
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return pack(">I", len(data)) + kind + data + pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-    return path
 
 
 def with_session(url: str, work: Any) -> Any:
