@@ -53,6 +53,9 @@ def _calls(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
             args[1] = {"t": "str", "v": draw(st.sampled_from(SAFE_PATTERNS))}
         elif name == "choice-label":  # the list's name is written as text
             args[1] = {"t": "str", "v": draw(st.sampled_from(["communes", ""]))}
+        elif name == "choice-property":  # the list's and the property's names are written as text
+            args[1] = {"t": "str", "v": draw(st.sampled_from(["communes", ""]))}
+            args[2] = {"t": "str", "v": draw(st.sampled_from(["dept", ""]))}
         elif name == "indexed-repeat":  # a field and its repeat are written as references
             args[0] = {"t": "ref", "n": draw(st.sampled_from(["a", "b"]))}
             args[1] = {"t": "ref", "n": "r"}
@@ -132,6 +135,7 @@ def test_evaluate_never_crashes(
         position=position,
         now=datetime(2026, 3, 15, tzinfo=UTC),
         choice_label=lambda name, value: value.upper() if name else None,
+        choice_property=lambda name, value, prop: value + prop if name else None,
     )
     result = evaluate(tree, ctx)
     json.dumps(result, allow_nan=False)

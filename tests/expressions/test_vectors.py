@@ -48,11 +48,16 @@ def pretty(tree: Any) -> list[str]:
 
 def context(case: dict[str, Any]) -> EvalContext:
     """The case's clock: its instant (else the file's), read in its time zone (else the file's); its choice
-    labels (``choice_labels``: list -> value -> label) behind the ``choice_label`` hook."""
+    labels (``choice_labels``: list -> value -> label) behind the ``choice_label`` hook, its choice properties
+    (``choice_properties``: list -> value -> property -> text) behind ``choice_property``."""
     now = datetime.fromisoformat(case["now"]) if "now" in case else NOW
     labels: dict[str, dict[str, str]] | None = case.get("choice_labels")
+    props: dict[str, dict[str, dict[str, str]]] | None = case.get("choice_properties")
     return EvalContext(
         choice_label=None if labels is None else lambda name, value: labels.get(name, {}).get(value),
+        choice_property=None
+        if props is None
+        else lambda name, value, prop: props.get(name, {}).get(value, {}).get(prop),
         answers=case["answers"],
         current=case.get("current"),
         position=case.get("position"),

@@ -7,9 +7,10 @@ tests/vectors/test_form_vectors.py checks that the file is what this script prod
     .venv/bin/python tests/vectors/regenerate_forms.py           # rewrite the file
     .venv/bin/python tests/vectors/regenerate_forms.py --check   # exit 1 if the file is stale
 
-Each case gives a spec (the compiled examples of survey_specs/, plus a small spec of this file for choice
-filters, nested repeats and conditional ``required``), ``answers`` as a device could hold them (hidden answers
-included), and:
+Each case gives a spec (the compiled examples of survey_specs/, plus two small specs of this file: choice
+filters, nested repeats and conditional ``required``; the functions local to the form), ``answers`` as a
+device could hold them (hidden answers included), optionally ``lang`` (the engine's language, ``fr`` by
+default), and:
 
 - ``problems_raw``: the server's problems on ``answers`` as they are (``not_relevant`` for hidden answers);
 - ``sent``: the answers a device sends: hidden answers (and unknown keys) left out until none is left, the
@@ -122,6 +123,47 @@ items:
   - {name: bilan, type: long_text, label: Bilan, read_only: true}
 """
 
+# The functions that read the form itself: choice-label(), choice-property(), once(), indexed-repeat(),
+# selected-at().
+FONCTIONS_TEST = """
+spec: 1
+kind: questionnaire
+name: fonctions_test
+title: {fr: "Fonctions du formulaire", en: "Form functions"}
+languages: [fr, en]
+choice_lists:
+  couleurs:
+    - {value: rouge, label: {fr: Rouge, en: Red}, filter: {famille: chaude}}
+    - {value: vert, label: {fr: Vert, en: Green}, filter: {famille: froide}}
+    - {value: bleu, label: {fr: Bleu, en: Blue}, filter: {famille: froide}}
+items:
+  - {name: couleur, type: single_choice, label: {fr: Couleur, en: Colour}, choice_list: couleurs}
+  - {name: libelle_couleur, type: calculate, calculation: "choice-label(${couleur}, 'couleurs')"}
+  - name: famille_couleur
+    type: calculate
+    calculation: "choice-property(${couleur}, 'couleurs', 'famille')"
+  - name: couleurs_aimees
+    type: multiple_choice
+    label: {fr: "Couleurs aimées", en: "Colours liked"}
+    choice_list: couleurs
+  - {name: deuxieme_couleur, type: calculate, calculation: "selected-at(${couleurs_aimees}, 1)"}
+  - name: libelle_deuxieme
+    type: calculate
+    calculation: "choice-label(selected-at(${couleurs_aimees}, 1), 'couleurs')"
+  - {name: nb_personnes, type: integer, label: {fr: "Personnes", en: "People"}}
+  - {name: nb_initial, type: calculate, calculation: "once(${nb_personnes})"}
+  - name: personnes
+    type: repeat
+    label: {fr: Personne, en: Person}
+    items:
+      - {name: prenom, type: text, label: {fr: Prénom, en: First name}}
+      - {name: age, type: integer, label: {fr: Âge, en: Age}}
+      - name: age_precedent
+        type: calculate
+        calculation: "if(position(..) > 1, indexed-repeat(${age}, ${personnes}, position(..) - 1), '')"
+  - {name: premier_prenom, type: calculate, calculation: "indexed-repeat(${prenom}, ${personnes}, 1)"}
+"""
+
 
 def compiled_specs() -> dict[str, dict[str, Any]]:
     specs: dict[str, dict[str, Any]] = {}
@@ -132,6 +174,9 @@ def compiled_specs() -> dict[str, dict[str, Any]]:
     result = compile_text(FORMES_TEST, "formes_test.yaml")
     assert result.ok and result.compiled is not None, result.issues
     specs["formes_test"] = result.compiled
+    result = compile_text(FONCTIONS_TEST, "fonctions_test.yaml")
+    assert result.ok and result.compiled is not None, result.issues
+    specs["fonctions_test"] = result.compiled
     return specs
 
 
@@ -279,6 +324,19 @@ FORMES_BASE: dict[str, Any] = {
         {"nom_foyer": "Durand", "nb_enfants_foyer": 0},
     ],
     "visites": [{"date_visite": "2024-03-10", "lieu_visite": {"lat": 45.76, "lon": 4.84}}],
+}
+
+
+# What a device in French holds: choice-label() calculations in its language, once() its first value (2, while
+# nb_personnes is now 3).
+FONCTIONS_BASE: dict[str, Any] = {
+    "couleur": "vert",
+    "libelle_couleur": "Vert",
+    "couleurs_aimees": ["rouge", "bleu"],
+    "libelle_deuxieme": "Bleu",
+    "nb_personnes": 3,
+    "nb_initial": 2,
+    "personnes": [{"prenom": "Ana", "age": 30}, {"prenom": "Bo", "age": 5}, {"prenom": "Cy", "age": 41}],
 }
 
 
@@ -475,6 +533,34 @@ def cases() -> list[dict[str, Any]]:
                 nb_foyers=9,
                 foyers=None,
                 visites=[{"date_visite": "2024-04-01", "lieu_visite": {"lat": 95, "lon": 0}}, {}, {}],
+            ),
+        },
+        # fonctions_test: the server has no language, so it keeps the device's value of a choice-label()
+        # calculation (without one it computes ''); the engine computes it in the session's language, the
+        # case's "lang": the answers hold what a device in that language computed.
+        {"id": "fonctions_fr", "spec": "fonctions_test", "lang": "fr", "answers": FONCTIONS_BASE},
+        {
+            "id": "fonctions_en",
+            "spec": "fonctions_test",
+            "lang": "en",
+            "answers": _with(
+                FONCTIONS_BASE,
+                libelle_couleur="Green",
+                libelle_deuxieme="Blue",
+                nb_initial=None,
+                personnes=[{"prenom": "Ana", "age": 30}],
+            ),
+        },
+        {
+            "id": "fonctions_out_of_range",
+            "spec": "fonctions_test",
+            "lang": "fr",
+            "answers": _with(
+                FONCTIONS_BASE,
+                couleur="violet",  # not a choice: no label
+                libelle_couleur=None,
+                couleurs_aimees=["vert"],
+                libelle_deuxieme=None,
             ),
         },
     ]

@@ -45,6 +45,15 @@ REFUSED: dict[str, tuple[str, str | None, str, int | None, str | None]] = {
         None,
         None,
     ),
+    # CHT: `geolocation` reads ../../inputs/meta/location/lat, a group the form does not declare (CHT's
+    # runtime fills it in): a path to no field of the form
+    "medic__cht-core__PLACE_TYPE-create.xlsx": (
+        "xlsform.path_nowhere",
+        None,
+        "survey",
+        67,
+        "calculation",
+    ),
     # position(..) in `personId`, outside any repeat (row 24); then indexed-repeat(${HH02}, ${S1}, 1), now
     # imported, names S1, which does not exist (row 64, where pyxform stops)
     "unhcr-americas__surveyDesigner__wt_xlsform_in_survey.xlsx": (

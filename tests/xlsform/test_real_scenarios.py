@@ -128,20 +128,25 @@ def test_pregnancy_visit_refuses_none_with_a_risk_and_flags_each_risk() -> None:
     """new_risks (select_multiple risk_conditions): constraint `not(selected(.,'none')) or
     count-selected(.) < 2` with the message 'If "None of the above" selected, cannot select any other
     option.'; row 277: __heart_condition = `if(selected(${new_risks}, 'heart_condition'),'yes',
-    if(${new_risks} = '', '','no'))`."""
+    if(${new_risks} = '', '','no'))`. The risks are asked in the group anc_visits_hf, relevant when a
+    facility visit applies (`selected(../pregnancy_summary/visit_option,'yes') and ../lmp_date_8601 != ''`):
+    every answer set below is such a visit."""
     compiled = spec(PREGNANCY)
+    visit = {"visit_option": "yes", "g_age_correct": "no", "lmp_date_8601_new": 20362}
     found = [
         p
-        for p in validate_response(compiled, {"new_risks": ["none", "asthma"]}, today=TODAY)
+        for p in validate_response(compiled, {**visit, "new_risks": ["none", "asthma"]}, today=TODAY)
         if p.item == "new_risks"
     ]
     assert [p.code for p in found] == ["constraint"]
     assert 'If "None of the above" selected, cannot select any other option.' in found[0].en
-    assert not [p for p in validate_response(compiled, {"new_risks": ["asthma"]}) if p.item == "new_risks"]
-    flags = computed_answers(compiled, {"new_risks": ["heart_condition", "diabetes"]}, today=TODAY)
+    assert not [
+        p for p in validate_response(compiled, {**visit, "new_risks": ["asthma"]}) if p.item == "new_risks"
+    ]
+    flags = computed_answers(compiled, {**visit, "new_risks": ["heart_condition", "diabetes"]}, today=TODAY)
     assert (flags["__heart_condition"], flags["__diabetes"], flags["__asthma"]) == ("yes", "yes", "no")
     assert flags["__has_risk_factors_not_previously_reported"] == "yes"
-    none = computed_answers(compiled, {"new_risks": ["none"]}, today=TODAY)
+    none = computed_answers(compiled, {**visit, "new_risks": ["none"]}, today=TODAY)
     assert (none["__heart_condition"], none["__has_risk_factors_not_previously_reported"]) == ("no", "no")
     # Not answered: the flags stay empty (computed_answers leaves empty calculations out).
     assert "__heart_condition" not in computed_answers(compiled, {}, today=TODAY)

@@ -223,6 +223,12 @@ class _Checker:
                     )
         if name == "choice-label" and args[1]["t"] != "str":
             raise ExpressionError("argument_kind", {"name": name, "index": 2, "expected": "string"})
+        if name == "choice-property":
+            for index in (1, 2):
+                if args[index]["t"] != "str":
+                    raise ExpressionError(
+                        "argument_kind", {"name": name, "index": index + 1, "expected": "string"}
+                    )
         # indexed-repeat's second argument names the repeat: it has no value, so no type.
         skip = 1 if name == "indexed-repeat" else -1
         arg_types = ["any" if index == skip else self.infer(a) for index, a in enumerate(args)]

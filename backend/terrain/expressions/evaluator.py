@@ -52,6 +52,8 @@ class EvalContext:
     tz: tzinfo | None = None
     # choice-label(value, list): the label of that choice in the form's current language (None: no label)
     choice_label: Callable[[str, str], str | None] | None = None
+    # choice-property(value, list, prop): that property of the choice (None: no such choice or property)
+    choice_property: Callable[[str, str, str], str | None] | None = None
     # indexed-repeat(${f}, ...): the values of field f in every block of its repeat (within the enclosing
     # blocks for a nested repeat). None: ``answers[f]``, which is that list when read from outside the repeat.
     repeat_values: Callable[[str], Any] | None = None
@@ -506,6 +508,18 @@ def _compile_call(node: Node) -> Fn:
             return label if isinstance(label, str) else ""
 
         return choice_label
+    if name == "choice-property":
+        value, list_name, prop = args
+
+        def choice_property(ctx: EvalContext) -> Any:
+            v = value(ctx)
+            hook = ctx.choice_property
+            if is_empty(v) or hook is None:
+                return ""
+            found = hook(to_string(list_name(ctx)), to_string(v).strip(), to_string(prop(ctx)))
+            return found if isinstance(found, str) else ""
+
+        return choice_property
     if name == "indexed-repeat":
         field_name = str(node["a"][0]["n"])
         index_fn = args[2]

@@ -76,6 +76,16 @@ _SPECS = [
         "choice-label(${commune}, 'communes')",
     ),
     FunctionSpec(
+        "choice-property",
+        3,
+        3,
+        "string",
+        (_SCALAR, "string", "string"),
+        "Propriété (colonne de la feuille choices) du choix de cette valeur dans la liste nommée.",
+        "Property (column of the choices sheet) of the choice with this value in the named list.",
+        "choice-property(${commune}, 'communes', 'dept')",
+    ),
+    FunctionSpec(
         "once",
         1,
         1,

@@ -249,6 +249,12 @@ class _Parser:
         # Arguments whose meaning is their form, not their value: a list's name, a field and its repeat.
         if name == "choice-label" and args[1]["t"] != "str":
             raise ExpressionError("argument_kind", {"name": name, "index": 2, "expected": "string"}, offset)
+        if name == "choice-property":
+            for index in (1, 2):
+                if args[index]["t"] != "str":
+                    raise ExpressionError(
+                        "argument_kind", {"name": name, "index": index + 1, "expected": "string"}, offset
+                    )
         if name == "indexed-repeat":
             for index in (0, 1):
                 if args[index]["t"] != "ref":

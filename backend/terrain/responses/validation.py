@@ -371,7 +371,12 @@ class _Frame:
         self.frames: list[_Frame] = [*parent.frames, self] if parent is not None else [self]
         env = _Env(self.frames, scope.direct, run.index, scope.chain)
         self.ctx = ex.EvalContext(
-            answers=env, current=None, position=position, now=run.now, repeat_values=env.repeat_values
+            answers=env,
+            current=None,
+            position=position,
+            now=run.now,
+            repeat_values=env.repeat_values,
+            choice_property=run.choice_property,
         )
 
 
@@ -501,6 +506,8 @@ class _Run:
         self.index = index
         self.now = _now(today)
         self.collect = collect
+        lists = index.compiled.get("choice_lists")
+        self.lists: dict[str, Any] = lists if isinstance(lists, dict) else {}
         self.problems: list[Problem] = []
         self.blocks = MAX_BLOCKS
         self.too_large = False
@@ -512,6 +519,18 @@ class _Run:
         self.root: _Frame | None = None
         # attachment references are checked against the record's list (not when only computing)
         self.check_refs = collect
+
+    def choice_property(self, list_name: str, value: str, prop: str) -> str | None:
+        """choice-property(): a property (the choice's ``filter``) of a choice of the spec's list, as text
+        (as the form engine's ``choiceProperty``)."""
+        choices = self.lists.get(list_name)
+        for choice in choices if isinstance(choices, list) else ():
+            if isinstance(choice, dict) and choice.get("value") == value:
+                filt = choice.get("filter")
+                props = {"value": value, **(filt if isinstance(filt, dict) else {})}
+                found = props.get(prop)
+                return None if found is None else to_string(found)
+        return None
 
     # problems
 

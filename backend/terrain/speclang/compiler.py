@@ -288,15 +288,24 @@ def _aggregate_free_refs(tree: dict[str, Any]) -> set[str]:
 
 def _form_arguments(tree: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     """The repeats named by indexed-repeat (repeat -> field read in it) and the lists named by
-    choice-label: arguments that are names, not values."""
+    choice-label and choice-property: arguments that are names, not values."""
     repeats: dict[str, str] = {}
     lists: list[str] = []
     for node in ex.walk(tree):
         if node["t"] == "call" and node["f"] == "indexed-repeat":
             repeats[node["a"][1]["n"]] = node["a"][0]["n"]
-        elif node["t"] == "call" and node["f"] == "choice-label":
+        elif node["t"] == "call" and node["f"] in ("choice-label", "choice-property"):
             lists.append(str(node["a"][1]["v"]))
     return repeats, lists
+
+
+def _choice_properties(tree: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (list, property) pairs named by choice-property(value, 'list', 'property')."""
+    return [
+        (str(node["a"][1]["v"]), str(node["a"][2]["v"]))
+        for node in ex.walk(tree)
+        if node["t"] == "call" and node["f"] == "choice-property"
+    ]
 
 
 _CF_TOKEN = re.compile(
@@ -1355,6 +1364,20 @@ class Compiler:
                     "unknown_choice_list",
                     name=list_name,
                     suggestion=self.suggest(list_name, self.lists),
+                )
+                ok = False
+        for list_name, prop in _choice_properties(task.tree):
+            choices = self.lists.get(list_name)
+            if choices is None:
+                continue  # reported above
+            props = {k for c in choices if isinstance(c.get("filter"), dict) for k in c["filter"]}
+            if prop not in props:
+                self.issue(
+                    task.pos,
+                    task.path,
+                    "unknown_filter_property",
+                    name=prop,
+                    suggestion=self.suggest(prop, props),
                 )
                 ok = False
         for name in ex.references(task.tree):

@@ -9,6 +9,7 @@ from typing import Any
 from terrain.expressions import to_source
 
 from .languages import column_name
+from .lookups import instance_paths
 
 EXPORTABLE_KINDS = ("questionnaire", "observation_log")
 # Names pyxform refuses on the survey sheet (`meta` holds the form's metadata in the XForm).
@@ -69,8 +70,9 @@ def _for_odk(
     """The tree with what ODK Collect (JavaRosa) cannot evaluate rewritten: `floor(x)` and `ceiling(x)`
     (JavaRosa has neither: ODK Validate refuses them) as `int(x) - number(x < int(x))` and
     `int(x) + number(x > int(x))`, `choice-label(x, 'list')` as ODK's `jr:choice-name(x, '${q}')` with q a
-    select of that list (``list_fields``), and references to renamed items. Second value: whether anything
-    changed."""
+    select of that list (``list_fields``), `choice-property(x, 'L', 'P')` marked for ``instance_paths`` (which
+    writes ODK's `instance('L')/root/item[name=x]/P`), and references to renamed items. Second value: whether
+    anything changed."""
     t = node["t"]
     if t == "ref" and node["n"] in renames:
         return {"t": "ref", "n": renames[node["n"]]}, True
@@ -95,6 +97,8 @@ def _for_odk(
         field = renames.get(list_fields[args[1]["v"]], list_fields[args[1]["v"]])
         ref = {"t": "str", "v": "${" + field + "}"}
         return {"t": "call", "f": "jr:choice-name", "a": [args[0], ref]}, True
+    if node["f"] == "choice-property":  # written as ODK's instance() path once printed (instance_paths)
+        return {**node, "a": args}, True
     return ({**node, "a": args}, True) if changed else (node, False)
 
 
@@ -161,7 +165,7 @@ class _Exporter:
             return
         odk, changed = _for_odk(tree, self.renames, self.list_fields)
         if changed:
-            row[column] = to_source(odk)
+            row[column] = instance_paths(to_source(odk))
             # pyxform checks the references of every column: the workbook's names here too.
             row[f"terrain::{column}"] = self._refs(src)
 

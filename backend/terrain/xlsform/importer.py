@@ -16,6 +16,7 @@ from terrain.expressions import ExpressionError, parse
 from terrain.speclang.compiler import METADATA as COLLECTED_METADATA
 
 from .languages import language_code
+from .lookups import rewrite_lookups
 from .messages import ImportMessage, Severity, group_report
 from .workbook import Row, Sheet, WorkbookError, load_bytes, read_workbook
 from .yamlio import yaml_dump
@@ -310,6 +311,9 @@ class _Importer:
         self.current_row = 0  # the survey row being read (0: none), for references
         self.all_names: set[str] = set()  # Terrain names of every survey row
         self.self_calculations: list[int] = []  # rows of `calculation: .`
+        self.self_values: list[int] = []  # rows of `.` in relevant or required, imported as ''
+        self.row_paths: dict[int, tuple[str, ...]] = {}  # survey row -> its XLSForm path
+        self.path_names: dict[tuple[str, ...], str] = {}  # XLSForm path -> Terrain name
 
     # -- report -------------------------------------------------------------------------------------------
     def add(
@@ -692,6 +696,7 @@ class _Importer:
                 continue
             self._column_ignored(survey, key)
         self._collect_names(survey)
+        self._collect_paths(survey)
         root: list[dict[str, Any]] = []
         stack: list[_Frame] = []
         for row in survey.rows:
@@ -712,6 +717,9 @@ class _Importer:
                 rows=rows,
                 count=len(rows),
             )
+        if self.self_values:
+            rows = sorted(set(self.self_values))
+            self.add("warning", survey.title, rows[0], None, "xlsform.self_value", rows=rows, count=len(rows))
         for frame in reversed(stack):
             self.add(
                 "error",
@@ -1130,12 +1138,154 @@ class _Importer:
     def _integer_values(self, list_name: str) -> bool:
         return all(re.fullmatch(r"-?[0-9]+", c["value"]) for c in self.lists.get(list_name, []))
 
+    # -- ODK paths and `.` ----------------------------------------------------------------------------------
+    def _collect_paths(self, survey: Sheet) -> None:
+        """The XLSForm path of every named survey row (group names from the root, then its own name), for
+        ODK's relative and absolute references."""
+        stack: list[str] = []
+        for row in survey.rows:
+            norm = " ".join(row.get("type").lower().replace("_", " ").split())
+            if norm.startswith("end "):
+                if stack:
+                    stack.pop()
+                continue
+            path = (*stack, row.get("name"))
+            if norm.startswith("begin "):
+                stack.append(row.get("name"))
+            name = self.row_names.get(row.number)
+            if row.get("name") and name:
+                self.row_paths[row.number] = path
+                self.path_names.setdefault(path, name)
+            for value in row.values.values():
+                if "/" in value:  # a row named at the end of a path is referenced (a field, not a note)
+                    for m in _ODK_PATH.finditer(value):
+                        if m.group("path"):
+                            self.referenced.add(re.split(r"\s*/\s*", m.group("path").strip())[-1])
+
+    def _odk_paths(self, text: str, survey: Sheet, row: Row, column: str) -> str | None:
+        """ODK's paths (`../x`, `current()/../x`, `./x`, `/data/group/x`) become `${name}` when they name a
+        survey row, resolving `..` from the row itself (its context node in ODK); a path to nothing is the
+        form's own defect (refused at its row). Then a lone `.` (the field's own value) outside a
+        constraint: see _self_value."""
+        choice_filter = column == "choice_filter"
+        if "/" in text or "current()" in text:
+            out: list[str] = []
+            last = 0
+            for m in _ODK_PATH.finditer(text):
+                if m.group("path") is None or text[m.end() :].lstrip().startswith("["):
+                    continue  # a string, a ${ref}, or a step with a predicate (not a plain path)
+                src = m.group("path")
+                steps = [s for s in re.split(r"\s*/\s*", src.strip()) if s]
+                absolute = src.lstrip().startswith("/")
+                node: list[str] | None
+                if choice_filter and steps and steps[0] != "current()":
+                    if steps[0] == "." and len(steps) == 2 and steps[1] not in (".", ".."):
+                        # `./col` in a filter: a column of the choice being filtered, written bare here
+                        out += [text[last : m.start("path")], steps[1]]
+                        last = m.end("path")
+                        continue
+                    node = None  # relative to the choice's node: nothing a survey row can be
+                elif absolute:
+                    node = steps[1:] if len(steps) > 1 else None
+                else:
+                    if steps and steps[0] == "current()":
+                        steps = steps[1:]
+                    node = list(self.row_paths.get(row.number, ()))
+                    for step in steps:
+                        if step == "..":
+                            if not node:
+                                node = None
+                                break
+                            node.pop()
+                        elif step != ".":
+                            node.append(step)
+                    if node is not None and not [s for s in steps if s != "."]:
+                        # `current()` alone: the field itself, as `.`
+                        out += [text[last : m.start("path")], "."]
+                        last = m.end("path")
+                        continue
+                    if steps == [".."]:
+                        out += [text[last : m.start("path")], ".."]  # `current()/..`: as `..`
+                        last = m.end("path")
+                        continue
+                name = self.path_names.get(tuple(node)) if node else None
+                if node is None or name is None:
+                    self.add(
+                        "error",
+                        survey.title,
+                        row.number,
+                        column,
+                        "xlsform.path_nowhere",
+                        path=src.strip(),
+                        expression=text,
+                    )
+                    return None
+                own = self.row_paths.get(row.number)
+                if column == "relevant" and own and tuple(node[: len(own)]) == own:
+                    # A group shown on its own questions' values: a cycle for ODK Validate; CHT reads
+                    # values its app filled in before. Terrain cannot show it: dropped, as ODK tools do.
+                    self.add(
+                        "warning",
+                        survey.title,
+                        row.number,
+                        column,
+                        "xlsform.relevant_on_itself",
+                        expression=text,
+                    )
+                    return None
+                out += [text[last : m.start("path")], "${" + name + "}"]
+                last = m.end("path")
+            text = "".join(out) + text[last:]
+        return self._self_value(text, survey, row, column)
+
+    def _self_value(self, text: str, survey: Sheet, row: Row, column: str) -> str | None:
+        """A lone `.` is the field's own value in ODK. A constraint keeps it (Terrain's meaning too). In a
+        calculation it is the value the field was loaded with: Terrain loads none, so `''`. In `required`
+        ODK only checks an empty field, so `''` is exact. In `relevant` ODK reads the value before the
+        field is answered, empty unless a default or a calculation fills it or the row is a group (its
+        value is its children's): `''` there, refused otherwise (its meaning would change)."""
+        if column not in ("relevant", "required", "calculation", "choice_filter") or "." not in text:
+            return text
+        spans = [m.span("dot") for m in _LONE_DOT.finditer(text) if m.group("dot")]
+        if not spans:
+            return text
+        if column == "choice_filter":
+            # ODK's `.` in a filter is the choice's node (its texts run together): no Terrain meaning.
+            self.add(
+                "warning",
+                survey.title,
+                row.number,
+                column,
+                "xlsform.unsupported_expression",
+                expression=text,
+                detail=".",
+                offset=spans[0][0],
+            )
+            return None
+        norm = " ".join(row.get("type").lower().replace("_", " ").split())
+        if column == "relevant" and (
+            row.get("default") or row.get("calculation").strip() not in ("", ".") or norm.startswith("begin ")
+        ):
+            self.add("error", survey.title, row.number, column, "xlsform.self_relevant", expression=text)
+            return None
+        for start, end in reversed(spans):
+            text = text[:start] + "''" + text[end:]
+        if column == "calculation":
+            self.self_calculations.append(row.number)
+        else:
+            self.self_values.append(row.number)
+        return text
+
     # -- properties -----------------------------------------------------------------------------------------
     def _expression(self, src: str, survey: Sheet, row: Row, column: str) -> str | None:
         text = src.translate(SMART_QUOTES)
         if text != src:
             self.add("info", survey.title, row.number, column, "xlsform.smart_quotes")
         text = self._rename_refs(text)
+        paths = self._odk_paths(text, survey, row, column)
+        if paths is None:
+            return None
+        text = paths
         used = [n for n in REF.findall(text) if n in self.metadata_names]
         if used:
             self.add(
@@ -1149,6 +1299,8 @@ class _Importer:
                 offset=0,
             )
             return None
+        if "choice-label" in text or "instance" in text:  # lookups on the form's own choice lists
+            text = rewrite_lookups(text, self._list_of, self.lists, self.list_renames)
         if "jr:choice-name" in text:
             text = _choice_names(text, self._list_of)
         if text.strip().lower() in ("true", "false"):  # a boolean cell where an expression is expected
@@ -1272,6 +1424,10 @@ class _Importer:
         if not raw:
             return
         ttype = item["type"]
+        if raw.strip() == ".":
+            # ODK: the field's own value as its default, i.e. none.
+            self.add("warning", survey.title, row.number, "default", "xlsform.self_default")
+            return
         if "${" in raw or "(" in raw:
             self.add("warning", survey.title, row.number, "default", "xlsform.dynamic_default", value=raw)
             return
@@ -1320,6 +1476,10 @@ class _Importer:
         text = self._rename_refs(raw.translate(SMART_QUOTES))
         if text != raw:
             self.add("info", survey.title, row.number, "choice_filter", "xlsform.smart_quotes")
+        paths = self._odk_paths(text, survey, row, "choice_filter")
+        if paths is None:
+            return None
+        text = paths
         if re.search(r"\blabel\s*:", text) or re.search(r"\blabel\b(?!\s*\()", text):
             self.add(
                 "warning",
@@ -1478,6 +1638,22 @@ def _num(x: float) -> str:
 
 
 _CHOICE_NAME = re.compile(r"jr:choice-name\s*\(")
+_STEP = r"(?:\.\.|\.|[A-Za-z_][\w-]*)"
+_STR_OR_REF = r"""(?P<str>'[^']*'|"[^"]*")|(?P<ref>\$\{[^}]*\})"""
+# ODK paths: `current()/../x`, `../x` or `./x` (at least one step after the dot), `/root/group/x`; not after
+# a name, `)` or `]` (a step of an instance() path or a predicate, left to the expression reader).
+_ODK_PATH = re.compile(
+    _STR_OR_REF
+    + r"|(?P<path>(?<![\w-])current\(\)(?:\s*/\s*"
+    + _STEP
+    + r")*"
+    + r"|(?<![\w.)\]}])\.\.?(?:\s*/\s*"
+    + _STEP
+    + r")+"
+    + r"|(?<![\w.)\]}'\"])/\s*[A-Za-z_][\w-]*(?:\s*/\s*[A-Za-z_][\w-]*)*)"
+)
+# A lone `.` (not `..`, not a decimal, not a path step), outside strings and ${refs}.
+_LONE_DOT = re.compile(_STR_OR_REF + r"|(?<![\w.)\]}])(?P<dot>\.)(?![\w.]|\s*/)")
 _LIST_ARG = re.compile(r"""\s*(['"])\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}\1\s*""")
 
 

@@ -145,6 +145,14 @@ function compileCall(name: string, args: readonly Fn[], trees: readonly Tree[]):
         if (isEmpty(v) || hook === undefined) return "";
         return hook(toText(a1(ctx)), strip(toText(v))) ?? "";
       };
+    case "choice-property":
+      if (a0 === undefined || a1 === undefined || a2 === undefined) break;
+      return (ctx) => {
+        const v = a0(ctx);
+        const hook = ctx.choiceProperty;
+        if (isEmpty(v) || hook === undefined) return "";
+        return hook(toText(a1(ctx)), strip(toText(v)), toText(a2(ctx))) ?? "";
+      };
     case "indexed-repeat": {
       const field = trees[0];
       if (field?.t !== "ref" || a2 === undefined) break;

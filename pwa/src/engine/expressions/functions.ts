@@ -11,6 +11,7 @@ export const ARITY: Readonly<Record<string, readonly [number, number | null]>> =
   selected: [2, 2],
   "selected-at": [2, 2],
   "choice-label": [2, 2],
+  "choice-property": [3, 3],
   once: [1, 1],
   "indexed-repeat": [3, 3],
   "count-selected": [1, 1],
@@ -186,7 +187,7 @@ export type Eager = (...args: Value[]) => Value;
 
 /**
  * The functions that receive evaluated arguments (if, coalesce and the functions reading the context:
- * today, now, position, once, choice-label, indexed-repeat are compiled in evaluator.ts).
+ * today, now, position, once, choice-label, choice-property, indexed-repeat are compiled in evaluator.ts).
  */
 export const EAGER: Readonly<Record<string, Eager>> = {
   not: (x) => !toBoolean(x),

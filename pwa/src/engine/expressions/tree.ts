@@ -95,6 +95,9 @@ export function checkTree(value: unknown): Tree {
         if (f === "choice-label" && !(isRecord(args[1]) && field(args[1], "t") === "str")) {
           throw new TreeError("bad_tree", { reason: "choice-label list" });
         }
+        if (f === "choice-property" && !args.slice(1, 3).every((a) => isRecord(a) && field(a, "t") === "str")) {
+          throw new TreeError("bad_tree", { reason: "choice-property list and property" });
+        }
         if (f === "indexed-repeat" && !args.slice(0, 2).every((a) => isRecord(a) && field(a, "t") === "ref")) {
           throw new TreeError("bad_tree", { reason: "indexed-repeat references" });
         }

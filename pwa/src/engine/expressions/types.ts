@@ -48,6 +48,11 @@ export interface EvalContext {
    */
   readonly choiceLabel?: ((list: string, value: string) => string | null) | undefined;
   /**
+   * `choice-property(value, 'list', 'prop')`: the property `prop` (a column of the choices sheet, the
+   * choice's `filter`) of the choice `value` of the list `list`; null (or no hook): `''`.
+   */
+  readonly choiceProperty?: ((list: string, value: string, prop: string) => string | null) | undefined;
+  /**
    * `indexed-repeat(${f}, ${repeat}, n)`: the values of field `f` in every block of its repeat (inside the
    * current enclosing block for a nested repeat). Without it, `answers[f]` (that list from outside the repeat).
    */

@@ -63,6 +63,8 @@ export interface Expr {
   readonly src: string;
   readonly refs: readonly string[];
   readonly timeDependent: boolean;
+  /** Calls once(): its value is kept in drafts (it is the value once() keeps after a reload). */
+  readonly usesOnce: boolean;
 }
 
 export interface FormNode {
@@ -161,6 +163,7 @@ function exprOf(v: unknown): Expr | null {
     src: typeof v.src === "string" ? v.src : "",
     refs,
     timeDependent: usesFunction(tree, "today") || usesFunction(tree, "now"),
+    usesOnce: usesFunction(tree, "once"),
   };
 }
 

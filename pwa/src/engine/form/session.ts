@@ -177,6 +177,12 @@ function same(a: Value | undefined, b: Value | undefined): boolean {
   return a === b || JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
+/** A device's calculated value the server reads as once()'s current value (validation.py `_plain_scalar`). */
+function storedCalc(v: Value): boolean {
+  if (typeof v === "string") return v.length > 0 && Array.from(v).length <= 255 && !v.includes("\u0000");
+  return typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+}
+
 function isObj(v: unknown): v is Readonly<Record<string, Value>> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -202,6 +208,8 @@ export class FormSession {
   private readonly attachments = new Map<string, AttachmentRef>();
   private nextId = 1;
   private readonly units: Unit[] = [];
+  /** Calculations calling once(), written in drafts. */
+  private readonly onceCalcs: FormNode[] = [];
   /** name -> indexes of the units reading it */
   private readonly readers = new Map<string, number[]>();
   private readonly unitOf = new Map<FormNode, number[]>();
@@ -238,6 +246,7 @@ export class FormSession {
     const calcs: Unit[] = [];
     for (const f of this.model.calculationOrder) {
       if (f.node.calculation !== null) calcs.push({ kind: "calculation", node: f.node, expr: f.node.calculation });
+      if (f.node.calculation?.usesOnce === true) this.onceCalcs.push(f.node);
     }
     this.units.push(...rel, ...calcs);
     this.units.forEach((u, i) => {
@@ -413,6 +422,7 @@ export class FormSession {
       position: block.position,
       clock: this.clock,
       choiceLabel: (list, value) => this.choiceLabel(list, value),
+      choiceProperty: (list, value, prop) => this.choiceProperty(list, value, prop),
       repeatValues: (name) => this.read(block, name, true),
     };
   }
@@ -421,6 +431,12 @@ export class FormSession {
   private choiceLabel(list: string, value: string): string | null {
     const choice = this.model.lists.get(list)?.find((c) => c.value === value);
     return choice === undefined ? null : textIn(choice.label, this.lang);
+  }
+
+  /** choice-property(): a property (the choice's `filter`) of a choice of a named list, as text. */
+  private choiceProperty(list: string, value: string, prop: string): string | null {
+    const found = this.model.lists.get(list)?.find((c) => c.value === value)?.props.get(`choice.${prop}`);
+    return found === undefined || found === null ? null : toText(found);
   }
 
   private eval(expr: Expr, block: Block, kind: EvalKind, item: string, current: Value = null): Value {
@@ -553,7 +569,13 @@ export class FormSession {
         block.unknown.set(key, value);
         continue;
       }
-      if (value === null || node.kind === "calculate") continue; // the engine computes calculations
+      if (value === null) continue;
+      if (node.kind === "calculate") {
+        // the engine computes calculations; a stored one is their current value (once() keeps it), as on the
+        // server when well formed (validation.py `_plain_scalar`)
+        if (storedCalc(value)) block.values.set(key, value);
+        continue;
+      }
       if (node.kind === "repeat" && node.scope !== null) {
         if (!Array.isArray(value)) {
           block.unknown.set(key, value);
@@ -928,6 +950,11 @@ export class FormSession {
       const out: Record<string, Value> = {};
       for (const [name, value] of block.raw) {
         if (value !== null && value !== "" && !(Array.isArray(value) && value.length === 0)) out[name] = value;
+      }
+      // a calculation calling once(): its first value must survive the reload
+      for (const node of this.onceCalcs) {
+        const value = node.home === block.scope ? block.values.get(node.name) : undefined;
+        if (value !== undefined && storedCalc(value)) out[node.name] = value;
       }
       for (const [name, blocks] of block.children) out[name] = blocks.map(dump);
       return out;

@@ -21,6 +21,7 @@ interface Case {
   readonly timezone?: string;
   readonly types?: Record<string, string>;
   readonly choice_labels?: Record<string, Record<string, string>>;
+  readonly choice_properties?: Record<string, Record<string, Record<string, string>>>;
   readonly expect?: Value;
   readonly error?: string;
   readonly error_stage?: "parse" | "type";
@@ -57,6 +58,17 @@ function labelsOf(labels: Record<string, Record<string, string>>): (list: string
   };
 }
 
+/** The case's `choice_properties` (list -> value -> property -> text) as the `choiceProperty` hook. */
+function propertiesOf(
+  props: Record<string, Record<string, Record<string, string>>>,
+): (list: string, value: string, prop: string) => string | null {
+  return (list, value, prop) => {
+    const values = Object.hasOwn(props, list) ? props[list] : undefined;
+    const choice = values !== undefined && Object.hasOwn(values, value) ? values[value] : undefined;
+    return choice !== undefined && Object.hasOwn(choice, prop) ? (choice[prop] ?? null) : null;
+  };
+}
+
 function run(c: Case): Value {
   return evaluate(c.tree, {
     answers: c.answers,
@@ -64,6 +76,7 @@ function run(c: Case): Value {
     position: c.position ?? null,
     clock: clockOf(c),
     ...(c.choice_labels !== undefined ? { choiceLabel: labelsOf(c.choice_labels) } : {}),
+    ...(c.choice_properties !== undefined ? { choiceProperty: propertiesOf(c.choice_properties) } : {}),
   });
 }
 

@@ -210,3 +210,53 @@ describe("draft()", () => {
     expect(draft).not.toHaveProperty("observations");
   });
 });
+
+describe("functions local to the form", () => {
+  test("choice-label() gives the label in the session's language, choice-property() a property, selected-at() an item", () => {
+    for (const [lang, green, blue] of [
+      ["fr", "Vert", "Bleu"],
+      ["en", "Green", "Blue"],
+    ] as const) {
+      const form = createForm(spec("fonctions_test"), { lang, clock: CLOCK });
+      expect(form.item("libelle_couleur").value).toBe("");
+      form.set("couleur", "vert");
+      expect(form.item("libelle_couleur").value).toBe(green);
+      expect(form.item("famille_couleur").value).toBe("froide"); // a property: the same in every language
+      form.set("couleurs_aimees", ["rouge", "bleu"]);
+      expect(form.item("deuxieme_couleur").value).toBe("bleu");
+      expect(form.item("libelle_deuxieme").value).toBe(blue);
+      form.set("couleurs_aimees", ["rouge"]);
+      expect(form.item("deuxieme_couleur").value).toBe(""); // past the end
+      expect(form.item("libelle_deuxieme").value).toBe("");
+    }
+  });
+
+  test("once() keeps its first value after the input changes, and after a reload", () => {
+    const form = createForm(spec("fonctions_test"), { lang: "fr", clock: CLOCK });
+    expect(form.item("nb_initial").value).toBeNull();
+    form.set("nb_personnes", 2);
+    expect(form.item("nb_initial").value).toBe(2);
+    form.set("nb_personnes", 5);
+    expect(form.item("nb_initial").value).toBe(2);
+    const again = createForm(spec("fonctions_test"), { lang: "fr", clock: CLOCK, answers: form.draft() });
+    again.set("nb_personnes", 7);
+    expect(again.item("nb_initial").value).toBe(2);
+  });
+
+  test("indexed-repeat() reads another block of the repeat, from inside and outside it", () => {
+    const form = createForm(spec("fonctions_test"), { lang: "en", clock: CLOCK });
+    expect(form.addInstance("personnes")).toBe("personnes[0]");
+    expect(form.addInstance("personnes")).toBe("personnes[1]");
+    form.set("personnes[0].age", 30);
+    form.set("personnes[1].age", 5);
+    form.set("personnes[1].prenom", "Bo");
+    expect(form.item("personnes[1].age_precedent").value).toBe(30);
+    expect(form.item("personnes[0].age_precedent").value).toBe("");
+    expect(form.item("premier_prenom").value).toBeNull(); // the first block has no prenom yet
+    form.set("personnes[0].prenom", "Ana");
+    expect(form.item("premier_prenom").value).toBe("Ana");
+    form.removeInstance("personnes", 0);
+    expect(form.item("premier_prenom").value).toBe("Bo");
+    expect(form.item("personnes[0].age_precedent").value).toBe("");
+  });
+});

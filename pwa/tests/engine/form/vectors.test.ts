@@ -18,7 +18,7 @@ describe(`form vectors: ${VECTORS.cases.length} cases`, () => {
   test.each(VECTORS.cases.map((c) => [c.id, c] as const))("%s", (_id, c) => {
     const form = createForm(VECTORS.specs[c.spec], {
       answers: c.answers,
-      lang: "fr",
+      lang: c.lang ?? "fr",
       clock: CLOCK,
       audience: c.audience ?? null,
       attachments: c.attachments ?? [],
@@ -30,7 +30,7 @@ describe(`form vectors: ${VECTORS.cases.length} cases`, () => {
     expect(sorted(result.dropped.map((d) => [d.code, d.item, d.instance] as const))).toEqual(sorted(droppedByServer));
     expect(result.ok).toBe(c.problems.length === 0);
     // the answers sent, loaded again, are stable and give the same problems
-    const again = createForm(VECTORS.specs[c.spec], { answers: result.answers, lang: "fr", clock: CLOCK, audience: c.audience ?? null, attachments: c.attachments ?? [] }).validateAll();
+    const again = createForm(VECTORS.specs[c.spec], { answers: result.answers, lang: c.lang ?? "fr", clock: CLOCK, audience: c.audience ?? null, attachments: c.attachments ?? [] }).validateAll();
     expect(again.answers).toEqual(result.answers);
     expect(again.dropped).toEqual([]);
   });

@@ -9,6 +9,8 @@ export interface Case {
   readonly id: string;
   readonly spec: string;
   readonly audience?: string;
+  /** The engine's language (fr by default): choice-label() calculations are computed in it. */
+  readonly lang?: string;
   readonly answers: Record<string, Value>;
   readonly attachments?: readonly (AttachmentRef & { item: string })[];
   readonly problems_raw: readonly [string, string | null, string][];
