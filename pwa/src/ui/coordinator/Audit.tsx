@@ -1,7 +1,7 @@
 // The audit log (admins): who did what, newest first, filtered by action and author, paged by id.
 import { useState } from "preact/hooks";
 import { getJson } from "./api.js";
-import { LoadState, useLoad, when, type User } from "./common.js";
+import { LoadState, Pager, useLoad, when, type User } from "./common.js";
 import { m } from "./messages.js";
 
 interface Entry {
@@ -118,29 +118,7 @@ export function Audit() {
           </table>
         </div>
       ) : null}
-      <nav class="row" aria-label={m("pager.label")}>
-        {pages.length > 1 ? (
-          <button
-            type="button"
-            onClick={() => {
-              setPages(pages.slice(0, -1));
-            }}
-          >
-            {m("pager.prev")}
-          </button>
-        ) : null}
-        <span class="hint">{m("pager.page", { n: pages.length })}</span>
-        {entries.data && entries.data.length === PAGE && last ? (
-          <button
-            type="button"
-            onClick={() => {
-              setPages([...pages, last.id]);
-            }}
-          >
-            {m("pager.next")}
-          </button>
-        ) : null}
-      </nav>
+      <Pager cursors={pages} next={entries.data && entries.data.length === PAGE ? last?.id : null} onChange={setPages} />
     </>
   );
 }

@@ -6,7 +6,7 @@ import { Confirm } from "../components.js";
 import { lang, specText } from "../i18n.js";
 import { href } from "../router.js";
 import { errorText, getBlob, getJson, sendJson } from "./api.js";
-import { ErrorLine, LoadState, useLoad, when, type Site, type SpecSummary, type User } from "./common.js";
+import { ErrorLine, LoadState, Pager, useLoad, when, type Site, type SpecSummary, type User } from "./common.js";
 import { m, type MessageKey } from "./messages.js";
 
 export interface QueueFilters {
@@ -221,30 +221,7 @@ export function Queue() {
           </table>
         </div>
       ) : null}
-      <nav class="row" aria-label={m("pager.label")}>
-        {cursors.length > 1 ? (
-          <button
-            type="button"
-            onClick={() => {
-              setCursors(cursors.slice(0, -1));
-            }}
-          >
-            {m("pager.prev")}
-          </button>
-        ) : null}
-        <span class="hint">{m("pager.page", { n: cursors.length })}</span>
-        {page.data?.next_cursor ? (
-          <button
-            type="button"
-            onClick={() => {
-              const next = page.data?.next_cursor ?? null;
-              setCursors([...cursors, next]);
-            }}
-          >
-            {m("pager.next")}
-          </button>
-        ) : null}
-      </nav>
+      <Pager cursors={cursors} next={page.data?.next_cursor} onChange={setCursors} />
     </>
   );
 }

@@ -122,3 +122,34 @@ export interface SpecIssue {
   severity: string;
   message: string;
 }
+
+/** Previous / page n / next, for lists read page by page (a stack of cursors: the first page is `null`). */
+export function Pager<C>(props: { cursors: C[]; next: C | null | undefined; onChange: (cursors: C[]) => void }) {
+  const { cursors } = props;
+  const next = props.next;
+  return (
+    <nav class="row" aria-label={m("pager.label")}>
+      {cursors.length > 1 ? (
+        <button
+          type="button"
+          onClick={() => {
+            props.onChange(cursors.slice(0, -1));
+          }}
+        >
+          {m("pager.prev")}
+        </button>
+      ) : null}
+      <span class="hint">{m("pager.page", { n: cursors.length })}</span>
+      {next != null ? (
+        <button
+          type="button"
+          onClick={() => {
+            props.onChange([...cursors, next]);
+          }}
+        >
+          {m("pager.next")}
+        </button>
+      ) : null}
+    </nav>
+  );
+}

@@ -18,6 +18,8 @@ export interface Runner {
   flush(): Promise<void>;
   showAll(): void;
   saved: boolean;
+  /** Why the last save failed (the answers stay in the form; the next change saves them all again). */
+  saveError: string | null;
 }
 
 /** All item paths under `paths` (groups, matrix rows, repeat blocks), for "which page is this on". */
@@ -66,17 +68,27 @@ export function useRunner(options: {
   const [touched] = useState(() => new Set<string>());
   const [all, setAll] = useState(false);
   const [saved, setSaved] = useState(true);
+  const [saveError, setSaveError] = useState<string | null>(null);
   const pending = useRef<Promise<void>>(Promise.resolve());
 
   const save = () => {
     setSaved(false);
     const answers = form.draft();
-    // Saves are chained: the last state always lands last, and `flush` waits for it.
+    // Saves are chained: the last state always lands last, and `flush` waits for it. A failed save is
+    // shown (saveError) and does not block the next one, which carries every answer again.
     pending.current = pending.current
+      .catch(() => undefined)
       .then(() => store.records.saveAnswers(recordId, { answers: answers }))
-      .then(() => {
-        setSaved(true);
-      });
+      .then(
+        () => {
+          setSaved(true);
+          setSaveError(null);
+        },
+        (failure: unknown) => {
+          setSaveError(t("form.save_failed", { reason: reason(failure) }));
+          throw failure;
+        },
+      );
     return pending.current;
   };
 
@@ -88,7 +100,7 @@ export function useRunner(options: {
       }
     }
     setVersion((v) => v + 1);
-    void save();
+    save().catch(() => undefined); // a failure is on screen (saveError); the next change retries
   };
 
   useEffect(() => onBeforeUpdate(() => pending.current), [recordId]);
@@ -132,6 +144,7 @@ export function useRunner(options: {
     ctx,
     version,
     saved,
+    saveError,
     flush: () => pending.current,
     showAll: () => {
       setAll(true);
@@ -233,6 +246,11 @@ export function PagedForm(props: {
         <span class="hint" aria-live="polite">
           {runner.saved ? t("form.saved") : "…"}
         </span>
+        {runner.saveError ? (
+          <p class="error" role="alert">
+            {runner.saveError}
+          </p>
+        ) : null}
       </div>
     </form>
   );
